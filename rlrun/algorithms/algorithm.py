@@ -1,0 +1,234 @@
+"""Algorithm: builds runners and learners from the config, runs `training_step`, evaluates,
+saves and restores. An algorithm subclass provides its learner class, its default module and
+`training_step`; nothing else."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlrun.core.columns import ACTION_DIST_INPUTS, DEFAULT_MODULE_ID, OBS
+from rlrun.core.learner import Learner
+from rlrun.core.learner_group import LearnerGroup
+from rlrun.core.rl_module import RLModuleSpec
+from rlrun.env.env_runner import EnvRunner
+from rlrun.env.env_runner_group import EnvRunnerGroup
+from rlrun.env.make_env import make_single_env, reward_threshold
+
+
+class Algorithm:
+    learner_class: type[Learner]
+    default_module_class: str
+
+    def __init__(self, config: Any) -> None:
+        self.config: dict[str, Any] = _to_plain(config)
+        cfg = self.config
+        self.algo_config: dict[str, Any] = cfg["algo"]
+        torch.set_num_threads(int(cfg["learner"].get("torch_num_threads", 1)))
+        self.seed: int | None = cfg.get("seed")
+        if self.seed is not None:
+            random.seed(self.seed)
+            np.random.seed(self.seed % 2**32)
+            torch.manual_seed(self.seed)
+
+        self.module_spec = self._module_spec()
+        self.env_runner_group = EnvRunnerGroup(
+            cfg["env"], cfg["env_runner"], self.module_spec, self.seed
+        )
+        self.learner_group = LearnerGroup(
+            self.learner_class, self.algo_config, cfg["learner"], self.module_spec
+        )
+        self.env_runner_group.sync_weights(self.learner_group.get_weights())
+
+        self.iteration = 0
+        self.num_env_steps_sampled_lifetime = 0
+        self.time_total_s = 0.0
+        self._timers: dict[str, float] = {}
+
+    # --- building ------------------------------------------------------------------------
+
+    def _module_spec(self) -> RLModuleSpec:
+        probe = make_single_env(self.config["env"])
+        try:
+            obs_space, act_space = probe.observation_space, probe.action_space
+        finally:
+            probe.close()
+        from rlrun.env.make_env import check_spaces
+
+        check_spaces(obs_space, act_space)
+        model = dict(self.algo_config.get("model", {}))
+        module_class = model.pop("module_class", None) or self.default_module_class
+        return RLModuleSpec(module_class, obs_space, act_space, model)
+
+    @property
+    def reward_threshold(self) -> float | None:
+        return reward_threshold(self.config["env"])
+
+    def fragment_length(self) -> int:
+        """Steps per sub-env per sample(): "auto" splits the train batch over all sub-envs."""
+        frag = self.config["env_runner"].get("rollout_fragment_length", "auto")
+        if frag == "auto":
+            return max(
+                1,
+                math.ceil(
+                    self.algo_config["train_batch_size_per_learner"]
+                    / self.env_runner_group.num_envs_total
+                ),
+            )
+        return int(frag)
+
+    # --- training --------------------------------------------------------------------------
+
+    def training_step(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @contextmanager
+    def timer(self, name: str):  # noqa: ANN201 - a context manager
+        t0 = time.perf_counter()
+        yield
+        self._timers[name] = time.perf_counter() - t0
+
+    def train(self) -> dict[str, Any]:
+        """One iteration: `training_step` plus bookkeeping. Returns the nested result dict."""
+        t0 = time.perf_counter()
+        self._timers = {}
+        step = self.training_step()
+        dt = time.perf_counter() - t0
+        self.iteration += 1
+        self.time_total_s += dt
+        runners = self.env_runner_group.get_metrics()
+        sampled = int(step.pop("num_env_steps_sampled", 0))
+        return {
+            "training_iteration": self.iteration,
+            "num_env_steps_sampled_lifetime": self.num_env_steps_sampled_lifetime,
+            "num_episodes_lifetime": runners["num_episodes_lifetime"],
+            "time_this_iter_s": dt,
+            "time_total_s": self.time_total_s,
+            "timestamp": int(time.time()),
+            "env_runners": {
+                **runners,
+                "num_env_steps_sampled": sampled,
+                "num_env_steps_sampled_lifetime": self.num_env_steps_sampled_lifetime,
+                "env_steps_per_s": sampled / dt if dt > 0 else float("nan"),
+            },
+            "timers": dict(self._timers),
+            **step,
+        }
+
+    # --- evaluation and inference ----------------------------------------------------------
+
+    def evaluate(
+        self,
+        episodes: int = 10,
+        explore: bool = False,
+        render_mode: str | None = None,
+        video_dir: str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, float]:
+        """Run `episodes` fresh episodes with the current policy (deterministic unless `explore`)."""
+        env_cfg = dict(self.config["env"])
+        if video_dir is not None:
+            env_cfg["_video_dir"] = str(video_dir)
+            render_mode = "rgb_array"
+        one_env = render_mode is not None
+        runner = EnvRunner(
+            env_cfg,
+            {**self.config["env_runner"], "explore": explore, "vectorize_mode": "sync"},
+            self.module_spec,
+            seed=(self.seed or 0) + 1_000_003 if seed is None else seed,
+            num_envs=1 if one_env else min(episodes, 8),
+            render_mode=render_mode,
+            update_filters=False,
+        )
+        try:
+            runner.set_state({"connector": self.env_runner_group.get_state()["connector"]})
+            runner.set_weights(self.learner_group.get_weights())
+            rets, lens = runner.sample_episodes(episodes)
+        finally:
+            runner.stop()
+        r = np.asarray(rets)
+        return {
+            "episode_return_mean": float(r.mean()),
+            "episode_return_std": float(r.std()),
+            "episode_return_min": float(r.min()),
+            "episode_return_max": float(r.max()),
+            "episode_len_mean": float(np.mean(lens)),
+            "episodes": len(rets),
+        }
+
+    def compute_single_action(self, obs: Any, explore: bool = False) -> Any:
+        """The action for one observation, as the env takes it (deterministic unless `explore`)."""
+        runner = self.env_runner_group.local_runner
+        batch = runner.env_to_module(np.asarray(obs, np.float32)[None], False)
+        with torch.no_grad():
+            module = runner.module
+            out = module.forward_exploration if explore else module.forward_inference
+            dist = module.action_dist_cls(out({OBS: torch.from_numpy(batch)})[ACTION_DIST_INPUTS])
+            action = (dist.sample() if explore else dist.to_deterministic().sample()).numpy()
+        a = runner.module_to_env(action)[0]
+        return int(a) if np.ndim(a) == 0 else a
+
+    # --- state and checkpoints ------------------------------------------------------------
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "learner": self.learner_group.get_state(),
+            "env_runner": self.env_runner_group.get_state(),
+            "counters": {
+                "iteration": self.iteration,
+                "num_env_steps_sampled_lifetime": self.num_env_steps_sampled_lifetime,
+                "time_total_s": self.time_total_s,
+            },
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.learner_group.set_state(state["learner"])
+        self.env_runner_group.set_state(state["env_runner"])
+        self.env_runner_group.sync_weights(self.learner_group.get_weights())
+        c = state["counters"]
+        self.iteration = int(c["iteration"])
+        self.num_env_steps_sampled_lifetime = int(c["num_env_steps_sampled_lifetime"])
+        self.time_total_s = float(c["time_total_s"])
+
+    def save(self, path: str | Path) -> Path:
+        from rlrun.results.checkpoint import save_checkpoint
+
+        return save_checkpoint(self, Path(path))
+
+    def restore(self, path: str | Path) -> None:
+        from rlrun.results.checkpoint import load_state
+
+        self.set_state(load_state(Path(path), self.module_spec))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> Algorithm:
+        """Rebuild the algorithm a checkpoint came from and restore its state."""
+        from rlrun.algorithms.registry import algorithm_class
+        from rlrun.results.checkpoint import read_checkpoint_config
+
+        config = read_checkpoint_config(Path(path))
+        algo = algorithm_class(config["algo"]["name"])(config)
+        algo.restore(path)
+        return algo
+
+    def stop(self) -> None:
+        self.env_runner_group.stop()
+
+    @property
+    def module_id(self) -> str:
+        return DEFAULT_MODULE_ID
+
+
+def _to_plain(config: Any) -> dict[str, Any]:
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(config, DictConfig):
+        return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
+    return dict(config)

@@ -1,0 +1,25 @@
+"""PPO's training step: sample, update, sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlrun.algorithms.algorithm import Algorithm
+from rlrun.algorithms.ppo.learner import PPOLearner
+from rlrun.core.columns import DEFAULT_MODULE_ID
+
+
+class PPO(Algorithm):
+    learner_class = PPOLearner
+    default_module_class = "rlrun.algorithms.ppo.module:PPOModule"
+
+    def training_step(self) -> dict[str, Any]:
+        with self.timer("env_runner_sampling_timer"):
+            rollouts = self.env_runner_group.sample(self.fragment_length())
+        sampled = sum(r.env_steps for r in rollouts)
+        self.num_env_steps_sampled_lifetime += sampled
+        with self.timer("learner_update_timer"):
+            metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
+        with self.timer("synch_weights"):
+            self.env_runner_group.sync_weights(self.learner_group.get_weights())
+        return {"learners": {DEFAULT_MODULE_ID: metrics}, "num_env_steps_sampled": sampled}

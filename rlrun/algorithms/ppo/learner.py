@@ -1,0 +1,91 @@
+"""PPO's loss (Schulman et al. 2017, https://arxiv.org/abs/1707.06347), read top to bottom."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rlrun.connectors.learner.gae import GAEConnector
+from rlrun.core import columns as C
+from rlrun.core.learner import Learner, TensorDict
+from rlrun.core.schedules import Schedule
+
+
+class PPOLearner(Learner):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entropy_schedule = Schedule(self.config["entropy_coeff"])
+        self.kl_coeff = float(self.config["kl_coeff"])
+
+    def build_learner_connector(self) -> GAEConnector:
+        return GAEConnector(float(self.config["gamma"]), float(self.config["lambda_"]))
+
+    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor, TensorDict]:
+        cfg = self.config
+        out = self.module.forward_train(batch)
+        dist = self.module.action_dist_cls(out[C.ACTION_DIST_INPUTS])
+        old_dist = self.module.action_dist_cls(batch[C.ACTION_DIST_INPUTS])
+
+        # Eq. (7): the clipped surrogate, on the probability ratio r_t = pi(a|s) / pi_old(a|s).
+        advantages = batch[C.ADVANTAGES]
+        if cfg["normalize_advantages"] and advantages.numel() > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        logp_ratio = dist.logp(batch[C.ACTIONS]) - batch[C.ACTION_LOGP]
+        ratio = logp_ratio.exp()
+        eps = cfg["clip_param"]
+        surrogate = torch.min(ratio * advantages, ratio.clamp(1.0 - eps, 1.0 + eps) * advantages)
+        policy_loss = -surrogate.mean()
+
+        # Value loss, optionally clipped around the sampling-time value (as in the PPO authors'
+        # baselines code): the update may not move V further than vf_clip_param from V_old.
+        values, targets = out[C.VF_PREDS], batch[C.VALUE_TARGETS]
+        vf_loss_unclipped = (values - targets).pow(2)
+        if cfg["vf_clip_param"] is not None:
+            old = batch[C.VF_PREDS]
+            clipped = old + (values - old).clamp(-cfg["vf_clip_param"], cfg["vf_clip_param"])
+            vf_loss = 0.5 * torch.max(vf_loss_unclipped, (clipped - targets).pow(2)).mean()
+        else:
+            vf_loss = 0.5 * vf_loss_unclipped.mean()
+
+        # Eq. (9): entropy bonus.
+        entropy = dist.entropy().mean()
+        entropy_coeff = self.entropy_schedule.value(self.env_steps_lifetime)
+
+        # Section 4: KL(pi_old || pi) as a penalty whose coefficient adapts after each update.
+        kl = old_dist.kl(dist).mean()
+        total = policy_loss + cfg["vf_loss_coeff"] * vf_loss - entropy_coeff * entropy
+        if cfg["use_kl_loss"]:
+            total = total + self.kl_coeff * kl
+
+        with torch.no_grad():
+            clip_fraction = ((ratio - 1.0).abs() > eps).float().mean()
+            explained_var = 1.0 - (targets - values).var() / targets.var().clamp_min(1e-8)
+        return total, {
+            "total_loss": total.detach(),
+            "policy_loss": policy_loss.detach(),
+            "vf_loss": vf_loss.detach(),
+            "entropy": entropy.detach(),
+            "mean_kl_loss": kl.detach(),
+            "clip_fraction": clip_fraction,
+            "vf_explained_var": explained_var,
+        }
+
+    def after_update(self, metrics: dict[str, float]) -> dict[str, float]:
+        # Adaptive KL coefficient (Section 4): push KL toward kl_target.
+        if self.config["use_kl_loss"]:
+            kl, target = metrics["mean_kl_loss"], self.config["kl_target"]
+            if kl > 2.0 * target:
+                self.kl_coeff *= 1.5
+            elif kl < 0.5 * target:
+                self.kl_coeff *= 0.5
+        return {
+            "curr_kl_coeff": self.kl_coeff,
+            "curr_entropy_coeff": self.entropy_schedule.value(self.env_steps_lifetime),
+        }
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"kl_coeff": self.kl_coeff}
+
+    def set_extra_state(self, extra: dict[str, Any]) -> None:
+        self.kl_coeff = float(extra.get("kl_coeff", self.kl_coeff))

@@ -1,0 +1,356 @@
+"""The `rlrun` command: help, `train` and `evaluate`, and the one place user errors become exit code 2.
+
+Help and every config error must come back fast and without torch or Ray, so this module imports
+only the standard library and rlrun's light modules at the top; Hydra is imported when a config is
+composed, torch only inside rlrun.run once everything has been checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rlrun.errors import ConfigError, RLRunError
+
+COMMANDS = {
+    "train": "train an algorithm:  rlrun train [group=option ...] [key=value ...]",
+    "evaluate": "run a checkpoint's policy:  rlrun evaluate checkpoint=PATH [episodes=N] ...",
+    "help": "this text; `rlrun train --help` and `rlrun evaluate --help` say more",
+}
+
+EXAMPLES = """\
+  rlrun train                                        # PPO on CartPole-v1, the defaults
+  rlrun train algo=ppo env=CartPole-v1 seed=1
+  rlrun train experiment=cartpole_ppo                # a tuned example
+  rlrun train env=MountainCar-v0 algo.lr=1e-3 stop.timesteps=200000
+  rlrun train env=my_pkg.envs:MyEnv env.env_config.size=8
+  rlrun train --cfg algo.gamma=0.95                  # print the composed config, train nothing
+  rlrun evaluate checkpoint=~/ray_results/<experiment>/<trial>/checkpoint_000010 episodes=20
+  rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010"""
+
+TRAIN_HELP = """\
+usage: rlrun train [--cfg] [group=option ...] [key=value ...]
+
+Composes conf/config.yaml with your overrides (Hydra's syntax), checks every value against the
+schema, then trains in this process, writing results and checkpoints under
+<results_dir>/<name>/<trial>/. Training stops at the first stop criterion met.
+
+options:
+  --cfg        print the composed config as YAML and exit (nothing is trained); shows every key
+  -h, --help   this text
+
+groups (group=option):
+{groups}
+
+keys (a few of them; `rlrun train --cfg` lists all with their values):
+  algo.*        algo.lr=3e-4  algo.lr=[[0,1e-3],[100000,1e-4]]  algo.gamma=0.99  algo.lambda_=0.95
+                algo.train_batch_size_per_learner=4000  algo.minibatch_size=128  algo.num_epochs=10
+                algo.entropy_coeff=0.01  algo.grad_clip=0.5  algo.model.fcnet_hiddens=[256,256]
+  env.*         env.id=CartPole-v1  env.max_episode_steps=500  env.env_config.size=8  env.env_config={{size:8}}
+  env_runner.*  env_runner.num_envs_per_env_runner=8  env_runner.observation_filter=MeanStdFilter
+  learner.*     learner.torch_num_threads=1
+  stop.*        stop.reward=475  stop.reward=null  stop.timesteps=200000  stop.iterations=50  stop.time_s=600
+  checkpoint.*  checkpoint.frequency=10  checkpoint.num_to_keep=3  checkpoint.at_end=true
+  top level     seed=0  name=my_run  results_dir=~/ray_results  log_level=INFO  console=plain  resume=PATH
+
+syntax: key=value sets a key; key=[1,2] is a list, key={{a:1}} a mapping; key=null unsets; quote
+values with spaces or commas: key='a,b'. Only the free-form env.env_config and algo.model.custom
+take new keys. Sweeps (-m, comma-separated values) arrive in a later release.
+
+examples:
+{examples}"""
+
+EVALUATE_HELP = """\
+usage: rlrun evaluate checkpoint=PATH [episodes=N] [render=true] [video=DIR] [seed=S] [explore=false]
+
+Runs the checkpoint's policy (deterministic unless explore=true), prints a table of the episode
+returns and writes evaluation.json beside the checkpoint.
+
+  checkpoint=PATH  a checkpoint_NNNNNN/ folder (holds rlrun_checkpoint.json); required
+  episodes=N       episodes to run (default {episodes})
+  render=BOOL      show the env on screen (default false)
+  video=DIR        record episodes as videos into DIR (default: none)
+  seed=S           seed of the evaluation envs (default: none, fresh randomness)
+  explore=BOOL     sample stochastic actions instead of the deterministic ones (default false)"""
+
+# name -> (default, parser); parsers raise ConfigError naming the key.
+_EVAL_DEFAULT_EPISODES = 10
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rlrun` console script; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except RLRunError as e:
+        _print_error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("rlrun: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `rlrun --help | head` closed our stdout; that is not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+
+
+def _dispatch(args: list[str]) -> int:
+    if not args or args[0] in ("-h", "--help"):
+        print(main_help())
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "help":
+        if rest and rest[0] in ("train", "evaluate"):
+            return _dispatch([rest[0], "--help"])
+        print(main_help())
+        return 0
+    if command in ("-V", "--version"):
+        print(f"rlrun {_version()}")
+        return 0
+    if command == "train":
+        return train_command(rest)
+    if command == "evaluate":
+        return evaluate_command(rest)
+    if "=" in command:
+        raise RLRunError(
+            f"'{command}' is an override, but no command was given: try `rlrun train {' '.join(args)}`."
+        )
+    close = difflib.get_close_matches(command, list(COMMANDS), n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise RLRunError(
+        f"unknown command '{command}'.{hint} Commands: {', '.join(COMMANDS)} (see `rlrun --help`)."
+    )
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def train_command(args: list[str]) -> int:
+    print_cfg = False
+    overrides: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg in ("-h", "--help"):
+            print(train_help())
+            return 0
+        if arg == "--cfg":
+            print_cfg = True
+        elif arg in ("-m", "--multirun"):
+            raise ConfigError(
+                None,
+                None,
+                f"{arg}: sweeps (several trials from one command) arrive in a later release; "
+                "run one configuration per command for now.",
+            )
+        elif arg.startswith("-"):
+            raise ConfigError(
+                None, None, f"unknown option '{arg}' for `rlrun train`. Options: --cfg, --help."
+            )
+        else:
+            overrides.append(arg)
+
+    from rlrun.config.checkpoint_path import check_checkpoint
+    from rlrun.config.compose import compose
+    from rlrun.config.validate import check_env_id, validate
+
+    cfg = compose(overrides)
+    validate(cfg)
+    if cfg.resume:
+        # Checked now so a bad path fails in a second, before torch is even imported.
+        cfg.resume = str(check_checkpoint(cfg.resume, key="resume"))
+    if print_cfg:
+        from omegaconf import OmegaConf
+
+        print(OmegaConf.to_yaml(cfg), end="")
+        return 0
+    check_env_id(cfg)
+
+    from rlrun.run import train
+
+    return int(train(cfg, overrides))
+
+
+# --- evaluate ------------------------------------------------------------------------------------
+
+
+def evaluate_command(args: list[str]) -> int:
+    opts = parse_evaluate_args(args)
+    if opts is None:
+        print(EVALUATE_HELP.format(episodes=_EVAL_DEFAULT_EPISODES))
+        return 0
+
+    from rlrun.run import evaluate
+
+    return int(evaluate(**opts))
+
+
+def parse_evaluate_args(args: list[str]) -> dict[str, Any] | None:
+    """key=value arguments of `rlrun evaluate` -> keyword arguments of rlrun.run.evaluate.
+
+    Returns None when help was asked for.
+    """
+    from rlrun.config.checkpoint_path import check_checkpoint
+
+    raw: dict[str, str] = {}
+    for arg in args:
+        if arg in ("-h", "--help"):
+            return None
+        if arg.startswith("-"):
+            raise ConfigError(
+                None,
+                None,
+                f"unknown option '{arg}' for `rlrun evaluate`; it takes key=value arguments (see `rlrun evaluate --help`).",
+            )
+        key, sep, value = arg.partition("=")
+        if not sep:
+            hint = f" Did you mean checkpoint={arg}?" if Path(arg).expanduser().exists() else ""
+            raise ConfigError(None, None, f"'{arg}' is not a key=value argument.{hint}")
+        if key not in _EVAL_PARSERS:
+            close = difflib.get_close_matches(key, list(_EVAL_PARSERS), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                key,
+                value,
+                f"unknown argument of `rlrun evaluate`.{hint}",
+                allowed=", ".join(_EVAL_PARSERS),
+            )
+        raw[key] = value
+    if not raw.get("checkpoint"):
+        raise ConfigError(
+            None,
+            None,
+            "checkpoint=PATH is required: it names a checkpoint_NNNNNN/ folder to evaluate "
+            "(see `rlrun evaluate --help`).",
+        )
+    opts: dict[str, Any] = {
+        "episodes": _EVAL_DEFAULT_EPISODES,
+        "render": False,
+        "video": None,
+        "seed": None,
+        "explore": False,
+    }
+    for key, value in raw.items():
+        opts[key] = _EVAL_PARSERS[key](key, value)
+    opts["checkpoint"] = check_checkpoint(opts["checkpoint"], key="checkpoint")
+    return opts
+
+
+def _parse_int(key: str, value: str, *, lo: int, nullable: bool) -> int | None:
+    if nullable and value.lower() in ("null", "none", ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < lo:
+        allowed = f"an integer >= {lo}" + (", or null" if nullable else "")
+        raise ConfigError(key, value, "invalid value.", allowed=allowed)
+    return number
+
+
+def _parse_bool(key: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise ConfigError(key, value, "invalid value.", allowed="true or false")
+
+
+def _parse_path(key: str, value: str) -> str | None:
+    if value.lower() in ("null", "none", ""):
+        return None
+    return os.path.expanduser(value)
+
+
+_EVAL_PARSERS: dict[str, Any] = {
+    "checkpoint": lambda k, v: v,
+    "episodes": lambda k, v: _parse_int(k, v, lo=1, nullable=False),
+    "render": _parse_bool,
+    "video": _parse_path,
+    "seed": lambda k, v: _parse_int(k, v, lo=0, nullable=True),
+    "explore": _parse_bool,
+}
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+
+def main_help() -> str:
+    from rlrun.algorithms.registry import ALGORITHMS
+    from rlrun.config.paths import experiments
+
+    width = max(len(c) for c in COMMANDS) + 3
+    commands = "\n".join(f"  {name.ljust(width)}{text}" for name, text in COMMANDS.items())
+    algos = ", ".join(f"{name} (algo={name.lower()})" for name in ALGORITHMS)
+    found = experiments()
+    if found:
+        w = max(len(n) for n, _ in found) + 3
+        tuned = "\n".join(f"  {name.ljust(w)}{desc}".rstrip() for name, desc in found)
+    else:
+        tuned = "  (none yet)"
+    return f"""\
+usage: rlrun <command> [args ...]
+
+Reinforcement-learning experiments from the command line: RLlib's new API stack, small and fast.
+
+commands:
+{commands}
+
+algorithms: {algos}
+
+config groups (group=option):
+{_groups_text()}
+
+tuned examples (rlrun train experiment=NAME):
+{tuned}
+
+examples:
+{EXAMPLES}"""
+
+
+def train_help() -> str:
+    return TRAIN_HELP.format(groups=_groups_text(), examples=EXAMPLES)
+
+
+def _groups_text() -> str:
+    from rlrun.config.paths import EXPERIMENT_GROUP, config_groups, group_options
+
+    rows: list[tuple[str, str]] = []
+    for group in config_groups():
+        options = group_options(group)
+        if group == "env":
+            shown = ", ".join(o for o in options if o != "gym")
+            text = f"{shown}, or any Gymnasium id (env=MountainCar-v0), or env=pkg.module:Class"
+        else:
+            text = ", ".join(options)
+        rows.append((group, text))
+    rows.append((EXPERIMENT_GROUP, "a tuned example, listed by `rlrun --help`"))
+    width = max(len(g) for g, _ in rows) + 3
+    return "\n".join(f"  {g.ljust(width)}{t}" for g, t in rows)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rlrun")
+    except PackageNotFoundError:
+        # Running from a source checkout that is not installed: the version is in pyproject.toml.
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, ValueError):
+            return "unknown"
+
+
+def _print_error(message: str) -> None:
+    # Plain ANSI rather than rich: it costs nothing to import and does the same for one line.
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    prefix = "\033[1;31mrlrun: error:\033[0m" if color else "rlrun: error:"
+    print(f"{prefix} {message}", file=sys.stderr)

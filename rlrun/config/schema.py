@@ -1,0 +1,115 @@
+"""The configuration schema: one dataclass per config group, each field's default is its one home.
+
+YAML files under conf/ only override these defaults. Hydra checks every composed config against
+these dataclasses, so a typo'd key or a wrong type is caught before anything is built.
+Importing this module must stay cheap: no torch, no Ray, no gymnasium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class ModelConfig:
+    """The default MLP module, or a user's own module class."""
+
+    fcnet_hiddens: list[int] = field(default_factory=lambda: [64, 64])  # hidden layer sizes
+    fcnet_activation: str = "tanh"  # tanh | relu | silu | elu | linear
+    vf_share_layers: bool = False  # one torso for policy and value (True) or two (False)
+    free_log_std: bool = True  # Box actions: state-independent log-std parameter
+    log_std_init: float = 0.0  # initial log-std of the Gaussian policy
+    module_class: str | None = None  # "pkg.module:Class" replaces the default module
+    custom: dict[str, Any] = field(default_factory=dict)  # passed to a user's module_class
+
+
+@dataclass
+class AlgoConfig:
+    """Settings every algorithm has; each algorithm's schema extends it."""
+
+    name: str = MISSING  # registry name, e.g. PPO
+    gamma: float = 0.99  # discount factor, in [0, 1]
+    lr: Any = 3e-4  # learning rate: a float or a schedule [[env_steps, value], ...]
+    train_batch_size_per_learner: int = 4000  # env steps per training iteration (per learner)
+    grad_clip: float | None = None  # clip gradients at this threshold (None: no clipping)
+    grad_clip_by: str = "global_norm"  # value | norm | global_norm
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+@dataclass
+class EnvConfig:
+    """Which environment to make, and how."""
+
+    id: str = "CartPole-v1"  # a Gymnasium id, or "pkg.module:Class" for a user's own env class
+    env_config: dict[str, Any] = field(default_factory=dict)  # kwargs passed to the env constructor
+    max_episode_steps: int | None = None  # override the registered time limit
+    reward_threshold: float | None = None  # "solved" return; None: the Gymnasium registry's value
+
+
+@dataclass
+class EnvRunnerConfig:
+    """How experience is collected."""
+
+    type: str = "local"  # local: in the driver process
+    num_env_runners: int = 0  # 0: sample in the driver; N > 0: N remote runners (Ray)
+    num_envs_per_env_runner: int = 1  # sub-environments in each runner's vector env
+    rollout_fragment_length: Any = "auto"  # steps per env per sample() call, or "auto"
+    vectorize_mode: str = "sync"  # sync | async (Gymnasium vector env mode)
+    observation_filter: str = "NoFilter"  # NoFilter | MeanStdFilter
+    metrics_num_episodes_for_smoothing: int = 100  # episodes in the return/length moving window
+    explore: bool = True  # sample stochastic actions while training
+    num_cpus_per_env_runner: float = 1.0  # Ray resources of each remote runner
+    num_gpus_per_env_runner: float = 0.0
+
+
+@dataclass
+class LearnerConfig:
+    """Where and how gradient updates run."""
+
+    num_learners: int = 0  # 0: learn in the driver; N > 0: N remote learners (Ray)
+    num_cpus_per_learner: float = 1.0
+    num_gpus_per_learner: float = 0.0  # > 0 puts the learner on a GPU
+    torch_num_threads: int = 1  # intra-op threads; small nets run fastest on one
+
+
+@dataclass
+class StopConfig:
+    """Stop criteria; training ends at whichever is met first."""
+
+    reward: Any = (
+        "auto"  # stop when `metric` reaches this; "auto": the env's reward_threshold; null: off
+    )
+    metric: str = "env_runners/episode_return_mean"  # result key that `reward` is compared with
+    timesteps: int | None = None  # env steps sampled (num_env_steps_sampled_lifetime)
+    iterations: int | None = None  # training iterations
+    time_s: float | None = None  # wall-clock seconds of training
+
+
+@dataclass
+class CheckpointConfig:
+    """When checkpoints are written and how many are kept."""
+
+    frequency: int = 0  # every N iterations; 0: only at the end
+    at_end: bool = True  # write one when training stops
+    num_to_keep: int | None = None  # keep only the newest N (None: keep all)
+
+
+@dataclass
+class RootConfig:
+    """The whole tree. `rlrun train` composes conf/config.yaml over this."""
+
+    algo: Any = MISSING  # filled by the algo/ group (its schema extends AlgoConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    env_runner: EnvRunnerConfig = field(default_factory=EnvRunnerConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    seed: int | None = 0  # seeds torch, numpy and the envs; null: a fresh random seed
+    name: str | None = None  # experiment folder name; None: "<algo>_<env id>"
+    results_dir: str = "~/ray_results"  # root of all experiment folders
+    log_level: str = "INFO"  # DEBUG | INFO | WARN | ERROR
+    resume: str | None = None  # a checkpoint folder to continue training from
+    console: str = "auto"  # auto | rich | plain | off: the live progress display

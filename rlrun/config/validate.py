@@ -1,0 +1,368 @@
+"""Semantic checks on a composed config: ranges, choices, schedules, cross-field limits.
+
+Types are already enforced by the schema when Hydra composes; this catches values of the right
+type that still make no sense (a negative lr, gamma of 1.5). Each failure is a ConfigError naming
+the key, the value and what is allowed. Only gymnasium is imported here, and only by
+`check_env_id`; torch and Ray never are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from rlrun.algorithms.registry import ALGORITHMS
+from rlrun.errors import ConfigError
+
+ACTIVATIONS = ("tanh", "relu", "silu", "elu", "linear")
+GRAD_CLIP_BY = ("value", "norm", "global_norm")
+OBSERVATION_FILTERS = ("NoFilter", "MeanStdFilter")
+VECTORIZE_MODES = ("sync", "async")
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
+CONSOLES = ("auto", "rich", "plain", "off")
+ENV_RUNNER_TYPES = ("local",)
+
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One key's constraint: `ok(value)` must hold; `allowed` tells the user what would."""
+
+    key: str
+    ok: Callable[[Any], bool]
+    allowed: str
+    nullable: bool = False  # null (None) is accepted as "off" / "default"
+    choices: tuple[str, ...] = ()  # for a choice, a near miss gets a "did you mean"
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def at_least(key: str, lo: float, *, integer: bool = False, nullable: bool = False) -> Rule:
+    kind = "an integer" if integer else "a number"
+    check = _is_int if integer else _is_num
+    return Rule(key, lambda v: check(v) and v >= lo, f"{kind} >= {lo:g}", nullable)
+
+
+def above(key: str, lo: float, *, nullable: bool = False) -> Rule:
+    return Rule(key, lambda v: _is_num(v) and v > lo, f"a number > {lo:g}", nullable)
+
+
+def between(key: str, lo: float, hi: float) -> Rule:
+    return Rule(key, lambda v: _is_num(v) and lo <= v <= hi, f"a number in [{lo:g}, {hi:g}]")
+
+
+def one_of(key: str, choices: tuple[str, ...]) -> Rule:
+    return Rule(key, lambda v: v in choices, ", ".join(choices), choices=choices)
+
+
+RULES: tuple[Rule, ...] = (
+    # algo: shared by every algorithm
+    between("algo.gamma", 0, 1),
+    at_least("algo.train_batch_size_per_learner", 1, integer=True),
+    above("algo.grad_clip", 0, nullable=True),
+    one_of("algo.grad_clip_by", GRAD_CLIP_BY),
+    one_of("algo.model.fcnet_activation", ACTIVATIONS),
+    Rule(
+        "algo.model.fcnet_hiddens",
+        lambda v: isinstance(v, list) and all(_is_int(h) and h >= 1 for h in v),
+        "a list of layer sizes >= 1, e.g. [64,64] ([] for a linear policy)",
+    ),
+    Rule(
+        "algo.model.module_class",
+        lambda v: isinstance(v, str) and ":" in v and all(v.split(":", 1)),
+        "null (the default MLP) or a class path pkg.module:Class",
+        nullable=True,
+    ),
+    # PPO (skipped when the algorithm has no such key)
+    between("algo.lambda_", 0, 1),
+    above("algo.clip_param", 0),
+    above("algo.vf_clip_param", 0, nullable=True),
+    at_least("algo.vf_loss_coeff", 0),
+    at_least("algo.kl_coeff", 0),
+    above("algo.kl_target", 0),
+    at_least("algo.num_epochs", 1, integer=True),
+    at_least("algo.minibatch_size", 1, integer=True),
+    # env
+    Rule(
+        "env.id",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "a Gymnasium id or pkg.module:Class",
+    ),
+    at_least("env.max_episode_steps", 1, integer=True, nullable=True),
+    Rule(
+        "env.reward_threshold", _is_num, "a number, or null for the registry's value", nullable=True
+    ),
+    # env_runner
+    one_of("env_runner.type", ENV_RUNNER_TYPES),
+    at_least("env_runner.num_env_runners", 0, integer=True),
+    at_least("env_runner.num_envs_per_env_runner", 1, integer=True),
+    Rule(
+        "env_runner.rollout_fragment_length",
+        lambda v: v == "auto" or (_is_int(v) and v >= 1),
+        '"auto" or an integer >= 1',
+    ),
+    one_of("env_runner.vectorize_mode", VECTORIZE_MODES),
+    one_of("env_runner.observation_filter", OBSERVATION_FILTERS),
+    at_least("env_runner.metrics_num_episodes_for_smoothing", 1, integer=True),
+    at_least("env_runner.num_cpus_per_env_runner", 0),
+    at_least("env_runner.num_gpus_per_env_runner", 0),
+    # learner
+    at_least("learner.num_learners", 0, integer=True),
+    at_least("learner.num_cpus_per_learner", 0),
+    at_least("learner.num_gpus_per_learner", 0),
+    at_least("learner.torch_num_threads", 1, integer=True),
+    # stop
+    Rule(
+        "stop.reward",
+        lambda v: v == "auto" or _is_num(v),
+        'a number, "auto" (the env\'s reward_threshold) or null (off)',
+        nullable=True,
+    ),
+    Rule(
+        "stop.metric",
+        lambda v: isinstance(v, str) and v != "",
+        "a result key, e.g. env_runners/episode_return_mean",
+    ),
+    at_least("stop.timesteps", 0, integer=True, nullable=True),
+    at_least("stop.iterations", 0, integer=True, nullable=True),
+    at_least("stop.time_s", 0, nullable=True),
+    # checkpoint
+    at_least("checkpoint.frequency", 0, integer=True),
+    at_least("checkpoint.num_to_keep", 1, integer=True, nullable=True),
+    # top level
+    Rule(
+        "seed",
+        lambda v: _is_int(v) and 0 <= v < 2**32,
+        "an integer in [0, 2**32), or null for a random seed",
+        nullable=True,
+    ),
+    Rule(
+        "name",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "a folder name, or null for <algo>_<env id>",
+        nullable=True,
+    ),
+    Rule("results_dir", lambda v: isinstance(v, str) and v.strip() != "", "a directory path"),
+    one_of("log_level", LOG_LEVELS),
+    one_of("console", CONSOLES),
+)
+
+SCHEDULE_HELP = (
+    "a piecewise-linear schedule [[env_steps, value], ...] (env_steps >= 0 and non-decreasing, "
+    "values >= 0), e.g. [[0,1e-3],[100000,1e-4]]"
+)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first value that is out of range or inconsistent."""
+    _check_algorithm(cfg)
+    check_local_only(cfg)
+    for rule in RULES:
+        value = _get(cfg, rule.key)
+        if value is _ABSENT or (value is None and rule.nullable):
+            continue
+        if not rule.ok(value):
+            raise ConfigError(rule.key, value, _why(rule, value), allowed=rule.allowed)
+    _check_schedule(cfg, "algo.lr", positive_constant=True)
+    _check_schedule(cfg, "algo.entropy_coeff", positive_constant=False)
+    _check_minibatch(cfg)
+
+
+def check_local_only(cfg: DictConfig) -> None:
+    """Remote env runners and learners need Ray, which a later release brings.
+
+    Kept apart so that release can delete this one function.
+    """
+    later = (
+        "remote env runners and learners (Ray) arrive in a later release and are not available yet"
+    )
+    runner_type = _get(cfg, "env_runner.type")
+    if runner_type not in (_ABSENT, "local"):
+        raise ConfigError("env_runner.type", runner_type, f"{later}.", allowed="local")
+    for key in ("env_runner.num_env_runners", "learner.num_learners"):
+        value = _get(cfg, key)
+        if _is_int(value) and value > 0:
+            raise ConfigError(
+                key, value, f"{later}; sampling and learning run in this process.", allowed="0"
+            )
+
+
+def check_env_id(cfg: DictConfig) -> None:
+    """The env id names something that can be made: an importable class or a registered id.
+
+    Imports gymnasium (and, for a class path, the user's module) but never torch.
+    """
+    env_id = _get(cfg, "env.id")
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise ConfigError(
+            "env.id", env_id, "needs an environment.", allowed="a Gymnasium id or pkg.module:Class"
+        )
+    if ":" in env_id:
+        _check_class_path(env_id)
+    else:
+        _check_registered(env_id)
+
+
+# --- the checks that a table row cannot express ---------------------------------------------------
+
+
+def _check_algorithm(cfg: DictConfig) -> None:
+    name = _get(cfg, "algo.name")
+    if not isinstance(name, str) or name.upper() not in ALGORITHMS:
+        raise ConfigError(
+            "algo.name",
+            name,
+            f"unknown algorithm{_did_you_mean(name, list(ALGORITHMS))}",
+            allowed=", ".join(ALGORITHMS),
+        )
+
+
+def _check_schedule(cfg: DictConfig, key: str, *, positive_constant: bool) -> None:
+    value = _get(cfg, key)
+    if value is _ABSENT:
+        return
+    const = "a number > 0" if positive_constant else "a number >= 0"
+    allowed = f"{const}, or {SCHEDULE_HELP}"
+    if _is_num(value):
+        if value < 0 or (positive_constant and value == 0):
+            raise ConfigError(key, value, "out of range.", allowed=allowed)
+        return
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, value, "is neither a number nor a schedule.", allowed=allowed)
+    last_step = -1
+    for i, pair in enumerate(value):
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and _is_int(pair[0]) and _is_num(pair[1])
+        ):
+            raise ConfigError(
+                key,
+                value,
+                f"entry {i} ({pair}) is not an [env_steps, value] pair.",
+                allowed=allowed,
+            )
+        step, val = pair
+        if step < 0 or step < last_step:
+            raise ConfigError(
+                key,
+                value,
+                f"env_steps must be >= 0 and non-decreasing; entry {i} has {step}.",
+                allowed=allowed,
+            )
+        if val < 0:
+            raise ConfigError(key, value, f"entry {i} has a negative value {val}.", allowed=allowed)
+        last_step = step
+
+
+def _check_minibatch(cfg: DictConfig) -> None:
+    minibatch, batch = (
+        _get(cfg, "algo.minibatch_size"),
+        _get(cfg, "algo.train_batch_size_per_learner"),
+    )
+    if _is_int(minibatch) and _is_int(batch) and minibatch > batch:
+        raise ConfigError(
+            "algo.minibatch_size",
+            minibatch,
+            f"is larger than algo.train_batch_size_per_learner={batch}.",
+            allowed=f"an integer in [1, {batch}]",
+        )
+
+
+def _check_class_path(env_id: str) -> None:
+    module_name, _, attr = env_id.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(
+            "env.id", env_id, "a class path needs both parts.", allowed="pkg.module:Class"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ConfigError("env.id", env_id, f"cannot import module '{module_name}': {e}.") from None
+    except Exception as e:  # the user's module itself failed while importing
+        raise ConfigError(
+            "env.id", env_id, f"importing '{module_name}' failed: {type(e).__name__}: {e}"
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part, _ABSENT)
+        if obj is _ABSENT:
+            break
+    if obj is _ABSENT:
+        # Gymnasium's own "module:EnvId" form: importing the module registers the id.
+        import gymnasium
+
+        if attr in gymnasium.registry:
+            return
+        classes = sorted(
+            n for n, v in vars(module).items() if isinstance(v, type) and not n.startswith("_")
+        )
+        hint = _did_you_mean(attr, classes)
+        listing = f" Classes in {module_name}: {', '.join(classes[:12])}." if classes else ""
+        raise ConfigError(
+            "env.id", env_id, f"module '{module_name}' has no class '{attr}'{hint or '.'}{listing}"
+        )
+    if not isinstance(obj, type):
+        raise ConfigError(
+            "env.id",
+            env_id,
+            f"'{attr}' is a {type(obj).__name__}, not a class.",
+            allowed="pkg.module:Class naming a gymnasium.Env subclass",
+        )
+
+
+def _check_registered(env_id: str) -> None:
+    import gymnasium
+
+    try:
+        gymnasium.spec(env_id)
+        return
+    except (gymnasium.error.Error, ValueError) as e:
+        said = str(e).strip().rstrip(".")
+    ids = list(gymnasium.registry)
+    close = difflib.get_close_matches(env_id, ids, n=3, cutoff=0.6)
+    lowered = {i.lower(): i for i in ids}
+    if env_id.lower() in lowered and lowered[env_id.lower()] not in close:
+        close.insert(0, lowered[env_id.lower()])
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(
+        "env.id",
+        env_id,
+        f"not a registered Gymnasium environment (Gymnasium says: {said}).{hint} "
+        "For your own class use env=pkg.module:Class; for an env that a package registers on import, "
+        "use env=package:EnvId.",
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _get(cfg: DictConfig, key: str) -> Any:
+    value = OmegaConf.select(cfg, key, default=_ABSENT)
+    if isinstance(value, DictConfig | ListConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _why(rule: Rule, value: Any) -> str:
+    if rule.choices:
+        return f"not a valid choice{_did_you_mean(value, list(rule.choices))}"
+    return "out of range." if _is_num(value) else "invalid value."
+
+
+def _did_you_mean(value: Any, choices: list[str]) -> str:
+    if not isinstance(value, str):
+        return "."
+    by_case = [c for c in choices if c.lower() == value.lower()]
+    close = by_case or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f". Did you mean '{close[0]}'?" if close else "."

@@ -1,0 +1,53 @@
+"""Connector pieces and pipelines: small transforms with one job each, some with state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Connector:
+    """A piece of an env-to-module pipeline: obs batch in, obs batch out.
+
+    Pieces with state (filters) expose it as a dict of numpy arrays so it can be saved in a
+    checkpoint (safetensors, never pickle) and merged across remote runners.
+    """
+
+    def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        pass
+
+
+class ConnectorPipeline(Connector):
+    def __init__(self, pieces: list[Connector]) -> None:
+        self.pieces = pieces
+
+    def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
+        for p in self.pieces:
+            obs = p(obs, update)
+        return obs
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, p in enumerate(self.pieces) for k, v in p.get_state().items()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        for i, p in enumerate(self.pieces):
+            prefix = f"{i}."
+            p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+
+
+def build_env_to_module(
+    runner_cfg: dict[str, Any], obs_shape: tuple[int, ...]
+) -> ConnectorPipeline:
+    from rlrun.connectors.mean_std_filter import MeanStdFilter
+
+    pieces: list[Connector] = []
+    if runner_cfg.get("observation_filter", "NoFilter") == "MeanStdFilter":
+        pieces.append(MeanStdFilter(obs_shape))
+    return ConnectorPipeline(pieces)

@@ -1,0 +1,29 @@
+"""Module-to-env pieces: turn sampled actions into what the env accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlrun.core.distributions import SquashedGaussian
+
+
+def build_module_to_env(
+    action_space: gym.Space, dist_cls: type | None
+) -> Callable[[np.ndarray], Any]:
+    """Discrete actions pass through; Gaussian actions are clipped to the Box bounds (the
+    unclipped sample is what the learner sees, so log-probs stay exact); squashed actions in
+    (-1, 1) are rescaled to the bounds."""
+    if not isinstance(action_space, gym.spaces.Box):
+        return _identity
+    low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
+    if dist_cls is not None and issubclass(dist_cls, SquashedGaussian):
+        return lambda a: low + (a + 1.0) * 0.5 * (high - low)
+    return lambda a: np.clip(a, low, high)
+
+
+def _identity(a: np.ndarray) -> np.ndarray:
+    return a

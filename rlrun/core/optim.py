@@ -1,0 +1,76 @@
+"""Adam (Kingma & Ba 2015, https://arxiv.org/abs/1412.6980, Algorithm 1) on torch's foreach ops.
+
+Why not torch.optim.Adam: every torch.optim.Optimizer method is wrapped to import torch._dynamo
+on first use, which costs ~1.9 s of start-up on a 2-core machine, a fifth of our time-to-solve
+budget. This one does the same maths with a few fused multi-tensor ops, and its state is plain
+named tensors (safetensors in checkpoints, no pickle).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+
+class Adam:
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr = lr
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.step_count = 0
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]  # m_t
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]  # v_t
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        idx = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not idx:
+            return
+        params = [self.params[i] for i in idx]
+        grads = [self.params[i].grad for i in idx]
+        m = [self.exp_avg[i] for i in idx]
+        v = [self.exp_avg_sq[i] for i in idx]
+        self.step_count += 1
+        t = self.step_count
+        # m_t = b1 m + (1 - b1) g ;  v_t = b2 v + (1 - b2) g^2
+        torch._foreach_lerp_(m, grads, 1.0 - self.beta1)
+        torch._foreach_mul_(v, self.beta2)
+        torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.beta2)
+        # theta -= lr * m_hat / (sqrt(v_hat) + eps), bias corrections folded into the scalars.
+        bias1 = 1.0 - self.beta1**t
+        bias2_sqrt = math.sqrt(1.0 - self.beta2**t)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, bias2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(params, m, denom, value=-self.lr / bias1)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        state = {"step": torch.tensor(self.step_count, dtype=torch.int64)}
+        for i, (m, v) in enumerate(zip(self.exp_avg, self.exp_avg_sq, strict=True)):
+            state[f"exp_avg.{i}"] = m.detach().cpu().clone()
+            state[f"exp_avg_sq.{i}"] = v.detach().cpu().clone()
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        n = len(self.params)
+        if sum(k.startswith("exp_avg.") for k in state) != n:
+            raise ValueError(
+                f"optimizer state holds moments for a different number of tensors than the module's {n}"
+            )
+        self.step_count = int(state["step"])
+        for i in range(n):
+            self.exp_avg[i].copy_(state[f"exp_avg.{i}"])
+            self.exp_avg_sq[i].copy_(state[f"exp_avg_sq.{i}"])

@@ -1,0 +1,103 @@
+"""RLModule: the networks and their three forward passes. It never holds a loss or an optimizer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from rlrun.core.distributions import Distribution, distribution_class_for
+
+Batch = dict[str, torch.Tensor]
+
+ACTIVATIONS: dict[str, type[nn.Module] | None] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+    "swish": nn.SiLU,
+    "elu": nn.ELU,
+    "linear": None,
+}
+
+
+class RLModule(nn.Module):
+    """Base class. Subclasses build their networks in `setup()` and implement the forwards.
+
+    `forward_inference` is for deployment and evaluation (deterministic actions),
+    `forward_exploration` for sampling during training, `forward_train` for the learner.
+    Each returns a dict; `action_dist_inputs` is turned into actions by `action_dist_cls`.
+    """
+
+    def __init__(self, observation_space: Any, action_space: Any, model_config: dict[str, Any]):
+        super().__init__()
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.model_config = model_config
+        self.action_dist_cls: type[Distribution] = distribution_class_for(action_space)
+        self.setup()
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def forward_inference(self, batch: Batch) -> Batch:
+        return self.forward_exploration(batch)
+
+    def forward_exploration(self, batch: Batch) -> Batch:
+        raise NotImplementedError
+
+    def forward_train(self, batch: Batch) -> Batch:
+        raise NotImplementedError
+
+
+@dataclass
+class RLModuleSpec:
+    """Everything needed to build a module, in a form that survives a checkpoint as JSON."""
+
+    module_class: str  # "pkg.module:Class"
+    observation_space: Any
+    action_space: Any
+    model_config: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> RLModule:
+        from rlrun.algorithms.registry import load_attr
+
+        cls = load_attr(self.module_class)
+        if not (isinstance(cls, type) and issubclass(cls, RLModule)):
+            from rlrun.errors import ConfigError
+
+            raise ConfigError(
+                "algo.model.module_class",
+                self.module_class,
+                "must name a subclass of rlrun.RLModule",
+            )
+        return cls(self.observation_space, self.action_space, self.model_config)
+
+
+def obs_dim(observation_space: Any) -> int:
+    return int(math.prod(observation_space.shape))
+
+
+def mlp(
+    in_dim: int, hiddens: list[int], activation: str, out_dim: int | None, out_gain: float
+) -> nn.Sequential:
+    """An MLP with orthogonal init (the PPO-implementation-details default: sqrt(2) hidden gain)."""
+    layers: list[nn.Module] = []
+    act_cls = ACTIVATIONS[activation]
+    prev = in_dim
+    for h in hiddens:
+        layers.append(_init(nn.Linear(prev, h), math.sqrt(2.0)))
+        if act_cls is not None:
+            layers.append(act_cls())
+        prev = h
+    if out_dim is not None:
+        layers.append(_init(nn.Linear(prev, out_dim), out_gain))
+    return nn.Sequential(*layers)
+
+
+def _init(layer: nn.Linear, gain: float) -> nn.Linear:
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer

@@ -1,0 +1,248 @@
+"""The experiment runner behind `rlrun train` and `rlrun evaluate`: trial folder, loggers, live
+console, stop criteria, periodic checkpoints, Ctrl-C handling, resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rlrun.errors import ConfigError, RLRunError
+from rlrun.results import (
+    ResultLoggers,
+    create_trial_dir,
+    get_number,
+    make_console,
+    trial_name,
+    write_error,
+    write_params,
+)
+
+log = logging.getLogger("rlrun")
+
+# Config groups pick whole sections; a checkpoint's config already has its sections.
+_GROUPS = ("algo", "env", "env_runner", "learner", "experiment")
+
+
+class _StopSignal:
+    """First SIGINT/SIGTERM: finish the iteration, checkpoint, exit. Second: abort now."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignal:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        log.warning("%s received: finishing this iteration, then writing a final checkpoint "
+                    "(press Ctrl-C again to abort at once)", signal.Signals(signum).name)
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signum or 0)
+
+
+def resolve_config(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
+    """The plain config a run uses; with `resume`, the checkpoint's config plus the overrides."""
+    if not cfg.get("resume"):
+        out: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    else:
+        from rlrun.config.compose import load_config_file
+
+        base = load_config_file(Path(cfg.resume) / "config.yaml")
+        for ov in overrides:
+            key = ov.lstrip("+~").split("=", 1)[0]
+            if key == "resume":
+                continue
+            if key in _GROUPS:
+                raise ConfigError(
+                    key, ov.split("=", 1)[-1],
+                    "cannot change a config group when resuming: the checkpoint fixes the algorithm, "
+                    "env and runners. Override single keys instead (e.g. stop.iterations=50)",
+                )
+            # compose() already parsed and type-checked the value against the schema.
+            OmegaConf.update(base, key, OmegaConf.select(cfg, key), merge=False)
+        base.resume = cfg.resume
+        out = OmegaConf.to_container(base, resolve=True)  # type: ignore[assignment]
+    if out.get("seed") is None:
+        out["seed"] = random.randrange(2**31)  # recorded in params.json so the run can be repeated
+    return out
+
+
+def _stop_reason(result: dict[str, Any], stop: dict[str, Any], target: float | None, wall_s: float) -> str | None:
+    value = get_number(result, stop["metric"])
+    if target is not None and value is not None and value >= target:
+        return f"{stop['metric']} {value:.2f} >= {target:g}"
+    if stop.get("timesteps") is not None and result["num_env_steps_sampled_lifetime"] >= stop["timesteps"]:
+        return f"num_env_steps_sampled_lifetime >= {stop['timesteps']}"
+    if stop.get("iterations") is not None and result["training_iteration"] >= stop["iterations"]:
+        return f"training_iteration >= {stop['iterations']}"
+    if stop.get("time_s") is not None and wall_s >= stop["time_s"]:
+        return f"time >= {stop['time_s']} s"
+    return None
+
+
+def train(cfg: DictConfig, overrides: list[str]) -> int:
+    """Run one trial to its stop criterion. Returns the process exit code."""
+    config = resolve_config(cfg, overrides)
+    logging.basicConfig(level=config["log_level"].replace("WARN", "WARNING").replace("WARNINGING", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    algo_name, env_id = config["algo"]["name"], config["env"]["id"]
+    trial_dir = create_trial_dir(
+        config["results_dir"], config.get("name") or f"{algo_name}_{env_id}", trial_name(algo_name, env_id)
+    )
+    write_params(trial_dir, config, overrides)
+
+    from rlrun.algorithms.registry import algorithm_class
+    from rlrun.results.checkpoint import checkpoint_dir_name, prune_checkpoints
+
+    try:
+        algo = algorithm_class(algo_name)(config)
+        if config.get("resume"):
+            algo.restore(config["resume"])
+    except RLRunError:
+        raise
+    except Exception as e:
+        write_error(trial_dir, e)
+        raise
+
+    stop = dict(config["stop"])
+    target = algo.reward_threshold if stop.get("reward") == "auto" else stop.get("reward")
+    stop_desc = _describe_stop(stop, target)
+    ckpt_cfg = config["checkpoint"]
+
+    def save() -> Path:
+        path = algo.save(trial_dir / checkpoint_dir_name(algo.iteration))
+        prune_checkpoints(trial_dir, ckpt_cfg.get("num_to_keep"))
+        return path
+
+    last_ckpt: Path | None = None
+    last_return: float | None = None
+    reason = "stopped"
+    exit_code = 0
+    console = make_console(config["console"], trial_dir, stop_desc, stop={**stop, "reward": target})
+    t_start = time.perf_counter()
+    with console, ResultLoggers(trial_dir) as loggers, _StopSignal() as sig:
+        console.start()
+        try:
+            while True:
+                result = algo.train()
+                loggers.log(result)
+                console.update(result)
+                last_return = get_number(result, "env_runners/episode_return_mean")
+                freq = ckpt_cfg.get("frequency") or 0
+                reason = _stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
+                if freq and algo.iteration % freq == 0 and not reason:
+                    last_ckpt = save()
+                if reason:
+                    break
+                if sig.signum is not None:
+                    reason = f"{signal.Signals(sig.signum).name} received"
+                    exit_code = sig.exit_code
+                    break
+        except KeyboardInterrupt:
+            # A second Ctrl-C mid-iteration: the state may be half-updated, so no checkpoint.
+            reason, exit_code = "aborted by a second Ctrl-C", 130
+            console.finish(console.best_return, last_return, last_ckpt, reason)
+            algo.stop()
+            return exit_code
+        except Exception as e:
+            write_error(trial_dir, e)
+            console.close()
+            log.error("training failed; traceback in %s", trial_dir / "error.txt")
+            algo.stop()
+            raise
+        if ckpt_cfg.get("at_end", True) or exit_code:
+            last_ckpt = save()
+        console.finish(console.best_return, last_return, last_ckpt, reason)
+    algo.stop()
+    return exit_code
+
+
+def _describe_stop(stop: dict[str, Any], target: float | None) -> str:
+    parts = []
+    if target is not None:
+        parts.append(f"{stop['metric']} >= {target:g}")
+    if stop.get("timesteps") is not None:
+        parts.append(f"{stop['timesteps']:,} env steps")
+    if stop.get("iterations") is not None:
+        parts.append(f"{stop['iterations']} iterations")
+    if stop.get("time_s") is not None:
+        parts.append(f"{stop['time_s']:g} s")
+    if not parts:
+        log.warning("no stop criterion set (and the env registers no reward_threshold): "
+                    "training runs until Ctrl-C")
+        return "until Ctrl-C"
+    return " or ".join(parts)
+
+
+def evaluate(
+    checkpoint: Path,
+    episodes: int = 10,
+    render: bool = False,
+    video: str | None = None,
+    seed: int | None = None,
+    explore: bool = False,
+) -> int:
+    """`rlrun evaluate`: run the checkpoint's policy, print a table, write evaluation.json."""
+    from rlrun.algorithms.algorithm import Algorithm
+
+    if render:
+        _require("pygame", "render=true")
+    if video:
+        _require("moviepy", "video=DIR")
+    algo = Algorithm.from_checkpoint(checkpoint)
+    try:
+        stats = algo.evaluate(
+            episodes=episodes,
+            explore=explore,
+            render_mode="human" if render else None,
+            video_dir=str(Path(video).expanduser().resolve()) if video else None,
+            seed=seed,
+        )
+    finally:
+        algo.stop()
+    stats = {**stats, "checkpoint": str(checkpoint), "explore": explore, "seed": seed}
+    out = Path(checkpoint) / "evaluation.json"
+    out.write_text(json.dumps(stats, indent=1))
+    _print_evaluation(stats, algo.config["env"]["id"], out)
+    return 0
+
+
+def _print_evaluation(stats: dict[str, Any], env_id: str, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{env_id}: {stats['episodes']} episodes ({'stochastic' if stats['explore'] else 'deterministic'})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k in ("episode_return_mean", "episode_return_std", "episode_return_min", "episode_return_max", "episode_len_mean"):
+        v = stats[k]
+        table.add_row(k, "nan" if math.isnan(v) else f"{v:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"written to {out}")
+
+
+def _require(module: str, what: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(what.split("=")[0], what.split("=")[1], f"needs {module}: pip install 'rlrun[render]'")
