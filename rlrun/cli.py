@@ -47,7 +47,7 @@ groups (group=option):
 
 keys (a few of them; `rlrun train --cfg` lists all with their values):
   algo.*        algo.lr=3e-4  algo.lr=[[0,1e-3],[100000,1e-4]]  algo.gamma=0.99  algo.lambda_=0.95
-                algo.train_batch_size_per_learner=4000  algo.minibatch_size=128  algo.num_epochs=10
+                algo.train_batch_size_per_learner=4000  algo.minibatch_size=256  algo.num_epochs=10
                 algo.entropy_coeff=0.01  algo.grad_clip=0.5  algo.model.fcnet_hiddens=[256,256]
   env.*         env.id=CartPole-v1  env.max_episode_steps=500  env.env_config.size=8  env.env_config={{size:8}}
   env_runner.*  env_runner.num_envs_per_env_runner=8  env_runner.observation_filter=MeanStdFilter

@@ -55,14 +55,14 @@ class EnvRunnerConfig:
 
     type: str = "local"  # local: in the driver process
     num_env_runners: int = 0  # 0: sample in the driver; N > 0: N remote runners (Ray)
-    num_envs_per_env_runner: int = 1  # sub-environments in each runner's vector env
+    num_envs_per_env_runner: int = 8  # sub-envs per runner's vector env, one batched forward
     rollout_fragment_length: Any = "auto"  # steps per env per sample() call, or "auto"
     vectorize_mode: str = "sync"  # sync | async (Gymnasium vector env mode)
     observation_filter: str = "NoFilter"  # NoFilter | MeanStdFilter
     metrics_num_episodes_for_smoothing: int = 100  # episodes in the return/length moving window
     explore: bool = True  # sample stochastic actions while training
     num_cpus_per_env_runner: float = 1.0  # Ray resources of each remote runner
-    num_gpus_per_env_runner: float = 0.0
+    num_gpus_per_env_runner: float = 0.0  # fractional GPUs of each remote runner
 
 
 @dataclass
@@ -70,7 +70,7 @@ class LearnerConfig:
     """Where and how gradient updates run."""
 
     num_learners: int = 0  # 0: learn in the driver; N > 0: N remote learners (Ray)
-    num_cpus_per_learner: float = 1.0
+    num_cpus_per_learner: float = 1.0  # Ray resources of each remote learner
     num_gpus_per_learner: float = 0.0  # > 0 puts the learner on a GPU
     torch_num_threads: int = 1  # intra-op threads; small nets run fastest on one
 
@@ -79,9 +79,7 @@ class LearnerConfig:
 class StopConfig:
     """Stop criteria; training ends at whichever is met first."""
 
-    reward: Any = (
-        "auto"  # stop when `metric` reaches this; "auto": the env's reward_threshold; null: off
-    )
+    reward: Any = "auto"  # stop at this `metric` value; "auto": env's reward_threshold; null: off
     metric: str = "env_runners/episode_return_mean"  # result key that `reward` is compared with
     timesteps: int | None = None  # env steps sampled (num_env_steps_sampled_lifetime)
     iterations: int | None = None  # training iterations

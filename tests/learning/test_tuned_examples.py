@@ -1,0 +1,60 @@
+"""Learning tests: every tuned example must reach its pass mark within its env-step budget.
+
+The pass marks live in tuned_examples/<algo>/*.yaml; each run is a real `rlrun train` process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CARDS = sorted((ROOT / "tuned_examples").glob("*/*.yaml"))
+
+
+def _run(args: list[str], results_dir: Path, timeout: int = 600) -> list[dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlrun", "train", *args, f"results_dir={results_dir}", "console=plain"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (result_file,) = results_dir.glob("*/*/result.json")
+    return [json.loads(line) for line in result_file.read_text().splitlines()]
+
+
+def _metric(result: dict, path: str) -> float | None:
+    for part in path.split("/"):
+        result = result.get(part) if isinstance(result, dict) else None
+    return result  # type: ignore[return-value]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card", CARDS, ids=[c.stem for c in CARDS])
+def test_tuned_example_reaches_its_mark(card: Path, tmp_path: Path) -> None:
+    spec = yaml.safe_load(card.read_text())
+    results = _run(
+        [f"experiment={spec['experiment']}", f"stop.timesteps={spec['budget_timesteps']}", "seed=0"],
+        tmp_path,
+    )
+    best = max((v for r in results if (v := _metric(r, spec["metric"])) is not None), default=None)
+    assert best is not None and best >= spec["reach"], (
+        f"{spec['experiment']}: best {spec['metric']} {best} < {spec['reach']} "
+        f"within {results[-1]['num_env_steps_sampled_lifetime']} env steps"
+    )
+    assert results[-1]["num_env_steps_sampled_lifetime"] <= spec["budget_timesteps"] + 8192
+
+
+@pytest.mark.slow
+def test_plain_defaults_solve_cartpole(tmp_path: Path) -> None:
+    """What `make train` runs: the schema defaults alone solve CartPole-v1 (stop.reward=auto)."""
+    results = _run(["algo=ppo", "env=CartPole-v1", "stop.timesteps=400000", "seed=1"], tmp_path)
+    assert results[-1]["env_runners"]["episode_return_mean"] >= 475
