@@ -102,8 +102,8 @@ def _stop_reason(result: dict[str, Any], stop: dict[str, Any], target: float | N
 def train(cfg: DictConfig, overrides: list[str]) -> int:
     """Run one trial to its stop criterion. Returns the process exit code."""
     config = resolve_config(cfg, overrides)
-    logging.basicConfig(level=config["log_level"].replace("WARN", "WARNING").replace("WARNINGING", "WARNING"),
-                        format="%(levelname)s %(name)s: %(message)s")
+    level = {"WARN": "WARNING"}.get(config["log_level"], config["log_level"])
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     algo_name, env_id = config["algo"]["name"], config["env"]["id"]
     trial_dir = create_trial_dir(
         config["results_dir"], config.get("name") or f"{algo_name}_{env_id}", trial_name(algo_name, env_id)
@@ -238,7 +238,7 @@ def _print_evaluation(stats: dict[str, Any], env_id: str, out: Path) -> None:
         table.add_row(k, "nan" if math.isnan(v) else f"{v:.2f}")
     console = Console()
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {out}", soft_wrap=True)
 
 
 def _require(module: str, what: str) -> None:

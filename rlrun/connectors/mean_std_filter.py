@@ -43,6 +43,6 @@ class MeanStdFilter(Connector):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         if state:
-            self.count = np.asarray(state["count"], np.float64)
-            self.mean = np.asarray(state["mean"], np.float64)
-            self.m2 = np.asarray(state["m2"], np.float64)
+            self.count = np.array(state["count"], np.float64).reshape(())
+            self.mean = np.array(state["mean"], np.float64)
+            self.m2 = np.array(state["m2"], np.float64)

@@ -76,7 +76,8 @@ class Learner:
         self.module.train()
         for _ in range(num_epochs):
             perm = torch.randperm(n, device=self.device)
-            # A ragged tail smaller than half a minibatch would be a noisy step; fold it away.
+            # A ragged tail under half a minibatch would be a noisy step: skip it (the
+            # permutation differs each epoch, so no sample is always left out).
             for start in range(0, n - mb // 2, mb):
                 idx = perm[start : start + mb]
                 loss, metrics = self.compute_loss({k: v[idx] for k, v in batch.items()})

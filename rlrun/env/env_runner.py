@@ -73,7 +73,9 @@ class EnvRunner:
     def sample(self, num_steps: int) -> Rollout:
         """Step every sub-env `num_steps` times; episodes carry on into the next call."""
         assert self.module is not None, "sample() needs a module"
-        if self._obs is None:
+        # The obs carried over from the last call was already counted by the filter.
+        fresh = self._obs is None
+        if fresh:
             self._reset()
         n, T = self.num_envs, int(num_steps)
         obs_space, act_space = self.observation_space, self.action_space
@@ -90,7 +92,7 @@ class EnvRunner:
         module, dist_cls, to_env = self.module, self.module.action_dist_cls, self.module_to_env
         connector, update, explore = self.env_to_module, self.update_filters, self.explore
         returns, lengths = self._ep_return, self._ep_len
-        obs = connector(self._obs, update)
+        obs = connector(self._obs, update and fresh)
         raw_obs = self._obs
         with torch.no_grad():
             for t in range(T):

@@ -61,7 +61,8 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
 
     edir = tmp / "env_runner"
     edir.mkdir()
-    connector = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state["env_runner"]["connector"].items()}
+    # np.array, not np.ascontiguousarray: the latter turns 0-d arrays (a filter's count) into 1-d.
+    connector = {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state["env_runner"]["connector"].items()}
     save_file(connector, str(edir / "connector.safetensors"))
     _write_json(edir / "state.json", state["env_runner"]["counters"])
 
