@@ -20,6 +20,7 @@ train: install
 	$(BIN)/rlrun train algo=ppo env=CartPole-v1
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 # The fast suite: deselects the learning tests marked slow.

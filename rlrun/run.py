@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlrun.errors import ConfigError, RLRunError
+from rlrun.errors import ConfigError
 from rlrun.results import (
     ResultLoggers,
     create_trial_dir,
@@ -47,8 +47,11 @@ class _StopSignal:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        log.warning("%s received: finishing this iteration, then writing a final checkpoint "
-                    "(press Ctrl-C again to abort at once)", signal.Signals(signum).name)
+        log.warning(
+            "%s received: finishing this iteration, then writing a final checkpoint "
+            "(press Ctrl-C again to abort at once)",
+            signal.Signals(signum).name,
+        )
 
     def __exit__(self, *exc: object) -> None:
         for s, h in self._old.items():
@@ -73,7 +76,8 @@ def resolve_config(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
                 continue
             if key in _GROUPS:
                 raise ConfigError(
-                    key, ov.split("=", 1)[-1],
+                    key,
+                    ov.split("=", 1)[-1],
                     "cannot change a config group when resuming: the checkpoint fixes the algorithm, "
                     "env and runners. Override single keys instead (e.g. stop.iterations=50)",
                 )
@@ -86,11 +90,16 @@ def resolve_config(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     return out
 
 
-def _stop_reason(result: dict[str, Any], stop: dict[str, Any], target: float | None, wall_s: float) -> str | None:
+def _stop_reason(
+    result: dict[str, Any], stop: dict[str, Any], target: float | None, wall_s: float
+) -> str | None:
     value = get_number(result, stop["metric"])
     if target is not None and value is not None and value >= target:
         return f"{stop['metric']} {value:.2f} >= {target:g}"
-    if stop.get("timesteps") is not None and result["num_env_steps_sampled_lifetime"] >= stop["timesteps"]:
+    if (
+        stop.get("timesteps") is not None
+        and result["num_env_steps_sampled_lifetime"] >= stop["timesteps"]
+    ):
         return f"num_env_steps_sampled_lifetime >= {stop['timesteps']}"
     if stop.get("iterations") is not None and result["training_iteration"] >= stop["iterations"]:
         return f"training_iteration >= {stop['iterations']}"
@@ -106,7 +115,9 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     algo_name, env_id = config["algo"]["name"], config["env"]["id"]
     trial_dir = create_trial_dir(
-        config["results_dir"], config.get("name") or f"{algo_name}_{env_id}", trial_name(algo_name, env_id)
+        config["results_dir"],
+        config.get("name") or f"{algo_name}_{env_id}",
+        trial_name(algo_name, env_id),
     )
     write_params(trial_dir, config, overrides)
 
@@ -117,10 +128,8 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
         algo = algorithm_class(algo_name)(config)
         if config.get("resume"):
             algo.restore(config["resume"])
-    except RLRunError:
-        raise
     except Exception as e:
-        write_error(trial_dir, e)
+        write_error(trial_dir, e)  # the trial folder exists by now: say why it holds no results
         raise
 
     stop = dict(config["stop"])
@@ -187,8 +196,10 @@ def _describe_stop(stop: dict[str, Any], target: float | None) -> str:
     if stop.get("time_s") is not None:
         parts.append(f"{stop['time_s']:g} s")
     if not parts:
-        log.warning("no stop criterion set (and the env registers no reward_threshold): "
-                    "training runs until Ctrl-C")
+        log.warning(
+            "no stop criterion set (and the env registers no reward_threshold): "
+            "training runs until Ctrl-C"
+        )
         return "until Ctrl-C"
     return " or ".join(parts)
 
@@ -230,10 +241,18 @@ def _print_evaluation(stats: dict[str, Any], env_id: str, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{env_id}: {stats['episodes']} episodes ({'stochastic' if stats['explore'] else 'deterministic'})")
+    table = Table(
+        title=f"{env_id}: {stats['episodes']} episodes ({'stochastic' if stats['explore'] else 'deterministic'})"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k in ("episode_return_mean", "episode_return_std", "episode_return_min", "episode_return_max", "episode_len_mean"):
+    for k in (
+        "episode_return_mean",
+        "episode_return_std",
+        "episode_return_min",
+        "episode_return_max",
+        "episode_len_mean",
+    ):
         v = stats[k]
         table.add_row(k, "nan" if math.isnan(v) else f"{v:.2f}")
     console = Console()
@@ -245,4 +264,6 @@ def _require(module: str, what: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise ConfigError(what.split("=")[0], what.split("=")[1], f"needs {module}: pip install 'rlrun[render]'")
+        raise ConfigError(
+            what.split("=")[0], what.split("=")[1], f"needs {module}: pip install 'rlrun[render]'"
+        )

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rlrun.core.columns import VF_PREDS
 from rlrun.core.distributions import Distribution, distribution_class_for
 
 Batch = dict[str, torch.Tensor]
@@ -51,6 +52,10 @@ class RLModule(nn.Module):
     def forward_train(self, batch: Batch) -> Batch:
         raise NotImplementedError
 
+    def compute_values(self, batch: Batch) -> torch.Tensor:
+        """V(s) for value-based targets (GAE); modules with a cheaper value path override it."""
+        return self.forward_train(batch)[VF_PREDS]
+
 
 @dataclass
 class RLModuleSpec:
@@ -63,16 +68,17 @@ class RLModuleSpec:
 
     def build(self) -> RLModule:
         from rlrun.algorithms.registry import load_attr
+        from rlrun.errors import ConfigError
 
-        cls = load_attr(self.module_class)
-        if not (isinstance(cls, type) and issubclass(cls, RLModule)):
-            from rlrun.errors import ConfigError
-
+        key = "algo.model.module_class"
+        try:
+            cls = load_attr(self.module_class)
+        except (ImportError, AttributeError, ValueError) as e:
             raise ConfigError(
-                "algo.model.module_class",
-                self.module_class,
-                "must name a subclass of rlrun.RLModule",
-            )
+                key, self.module_class, f"cannot be imported ({e}); give it as pkg.module:Class"
+            ) from None
+        if not (isinstance(cls, type) and issubclass(cls, RLModule)):
+            raise ConfigError(key, self.module_class, "must name a subclass of rlrun.RLModule")
         return cls(self.observation_space, self.action_space, self.model_config)
 
 

@@ -62,7 +62,10 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
     edir = tmp / "env_runner"
     edir.mkdir()
     # np.array, not np.ascontiguousarray: the latter turns 0-d arrays (a filter's count) into 1-d.
-    connector = {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state["env_runner"]["connector"].items()}
+    connector = {
+        k: torch.from_numpy(np.array(v, copy=True))
+        for k, v in state["env_runner"]["connector"].items()
+    }
     save_file(connector, str(edir / "connector.safetensors"))
     _write_json(edir / "state.json", state["env_runner"]["counters"])
 
@@ -94,7 +97,9 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
 def read_metadata(path: Path) -> dict[str, Any]:
     meta = _read_json(Path(path) / MARKER, path)
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: {MARKER} does not describe an rlrun checkpoint (format={meta.get('format')!r}).")
+        raise CheckpointError(
+            f"{path}: {MARKER} does not describe an rlrun checkpoint (format={meta.get('format')!r})."
+        )
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {meta['format_version']} is newer than this rlrun "
@@ -134,7 +139,10 @@ def load_state(path: Path, module_spec: RLModuleSpec | None = None) -> dict[str,
             "extra": learner_extra,
         },
         "env_runner": {
-            "connector": {k: v.numpy() for k, v in _load_tensors(path / "env_runner" / "connector.safetensors").items()},
+            "connector": {
+                k: v.numpy()
+                for k, v in _load_tensors(path / "env_runner" / "connector.safetensors").items()
+            },
             "counters": runner_counters,
         },
         "counters": counters,
@@ -204,7 +212,10 @@ def space_from_json(d: dict[str, Any]) -> Any:
         return spaces.Discrete(d["n"], start=d.get("start", 0))
     if d["type"] == "Box":
         return spaces.Box(
-            np.asarray(d["low"], d["dtype"]), np.asarray(d["high"], d["dtype"]), tuple(d["shape"]), d["dtype"]
+            np.asarray(d["low"], d["dtype"]),
+            np.asarray(d["high"], d["dtype"]),
+            tuple(d["shape"]),
+            d["dtype"],
         )
     raise CheckpointError(f"unknown space type {d['type']!r} in a checkpoint's spec.json")
 
@@ -237,7 +248,9 @@ def _write_json(file: Path, data: Any) -> None:
 
 def _read_json(file: Path, ckpt: Path) -> dict[str, Any]:
     if not file.exists():
-        raise CheckpointError(f"{ckpt}: missing {file.relative_to(ckpt) if file.is_relative_to(ckpt) else file}; the checkpoint is incomplete.")
+        raise CheckpointError(
+            f"{ckpt}: missing {file.relative_to(ckpt) if file.is_relative_to(ckpt) else file}; the checkpoint is incomplete."
+        )
     try:
         data = json.loads(file.read_text())
     except (ValueError, UnicodeDecodeError) as e:
@@ -249,8 +262,16 @@ def _read_json(file: Path, ckpt: Path) -> dict[str, Any]:
 
 def _np_rng_state() -> dict[str, Any]:
     name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
+    return {
+        "name": name,
+        "keys": keys.tolist(),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
 
 
 def _set_np_rng_state(s: dict[str, Any]) -> None:
-    np.random.set_state((s["name"], np.asarray(s["keys"], np.uint32), s["pos"], s["has_gauss"], s["cached"]))
+    np.random.set_state(
+        (s["name"], np.asarray(s["keys"], np.uint32), s["pos"], s["has_gauss"], s["cached"])
+    )

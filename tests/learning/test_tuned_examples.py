@@ -20,7 +20,15 @@ CARDS = sorted((ROOT / "tuned_examples").glob("*/*.yaml"))
 
 def _run(args: list[str], results_dir: Path, timeout: int = 600) -> list[dict]:
     proc = subprocess.run(
-        [sys.executable, "-m", "rlrun", "train", *args, f"results_dir={results_dir}", "console=plain"],
+        [
+            sys.executable,
+            "-m",
+            "rlrun",
+            "train",
+            *args,
+            f"results_dir={results_dir}",
+            "console=plain",
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -42,7 +50,11 @@ def _metric(result: dict, path: str) -> float | None:
 def test_tuned_example_reaches_its_mark(card: Path, tmp_path: Path) -> None:
     spec = yaml.safe_load(card.read_text())
     results = _run(
-        [f"experiment={spec['experiment']}", f"stop.timesteps={spec['budget_timesteps']}", "seed=0"],
+        [
+            f"experiment={spec['experiment']}",
+            f"stop.timesteps={spec['budget_timesteps']}",
+            "seed=0",
+        ],
         tmp_path,
     )
     best = max((v for r in results if (v := _metric(r, spec["metric"])) is not None), default=None)
