@@ -27,7 +27,9 @@ test: install
 test-fast: install
 	$(BIN)/pytest -q -m "not slow"
 
+# The baseline (Stable-Baselines3) is installed on first use; pip keeps the pinned torch.
 bench: install
+	$(BIN)/python -c "import stable_baselines3" 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install

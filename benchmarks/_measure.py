@@ -1,0 +1,180 @@
+"""Shared helpers of the benchmarks: timing a child process with its peak memory, medians,
+markdown tables, the machine's description. No third-party imports."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class ProcResult:
+    returncode: int
+    wall_s: float  # from just before the fork until the child was reaped
+    peak_rss_mb: float  # peak memory of the run's whole process tree (see run_measured)
+    stdout: str
+    stderr: str
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (via /proc/PID/task/TID/children, else a scan of /proc)."""
+    try:
+        out: list[int] = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(c) for c in f.read().split())
+        return out
+    except FileNotFoundError:
+        # The process is gone, or the kernel lacks CONFIG_PROC_CHILDREN: scan every process.
+        if not os.path.exists(f"/proc/{pid}"):
+            return []
+    except OSError:
+        return []
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    stat = f.read()
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    kids.append(int(name))
+            except (OSError, ValueError):
+                pass
+    return kids
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Current resident memory of `root` and all its descendants, summed."""
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+        stack.extend(_children(pid))
+    return total
+
+
+def run_measured(
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    poll_s: float = 0.05,
+    timeout_s: float | None = None,
+) -> ProcResult:
+    """Run `cmd`, timing it from just before it starts until it exits, and its peak memory.
+
+    Peak memory is the larger of two readings, so it covers every process of the run:
+    - the kernel's own high-water mark (ru_maxrss from wait4) of the child and of any
+      descendants it waited for: exact, but per process (the largest one, not a sum);
+    - the sum of resident memory over the child's whole process tree, sampled every
+      `poll_s` seconds from /proc: a sum over processes, but may miss a short spike.
+    For a single-process run (rlrun's local mode) the first is the exact answer.
+    """
+    out_f = open(_tmpfile(), "w+")  # noqa: SIM115 - closed below
+    err_f = open(_tmpfile(), "w+")  # noqa: SIM115
+    reaped: dict[str, object] = {}
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
+
+    def reap() -> None:
+        # A blocking wait4 in its own thread: the exit time is exact, not rounded up to a poll.
+        _, status, usage = os.wait4(proc.pid, 0)
+        reaped["t"] = time.perf_counter()
+        reaped["status"] = status
+        reaped["maxrss"] = usage.ru_maxrss * 1024  # kB on Linux
+
+    waiter = threading.Thread(target=reap, daemon=True)
+    waiter.start()
+    peak_sampled = 0
+    while waiter.is_alive():
+        peak_sampled = max(peak_sampled, _tree_rss_bytes(proc.pid))
+        waiter.join(poll_s)
+        if timeout_s is not None and time.perf_counter() - t0 > timeout_s and waiter.is_alive():
+            proc.kill()
+    waiter.join()
+    proc.returncode = os.waitstatus_to_exitcode(reaped["status"])  # type: ignore[arg-type]
+    out_f.seek(0)
+    err_f.seek(0)
+    stdout, stderr = out_f.read(), err_f.read()
+    for f in (out_f, err_f):
+        f.close()
+        os.unlink(f.name)
+    return ProcResult(
+        returncode=proc.returncode,
+        wall_s=reaped["t"] - t0,  # type: ignore[operator]
+        peak_rss_mb=max(peak_sampled, reaped["maxrss"]) / 2**20,  # type: ignore[call-overload]
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def _tmpfile() -> str:
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="rlrun-bench-", suffix=".log")
+    os.close(fd)
+    return path
+
+
+def median(xs: list[float]) -> float:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table, padded so it also reads well on a terminal."""
+    cells = [header, *rows]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def machine() -> dict[str, str]:
+    """nproc, CPU model, RAM, load average, OS: what a reader needs to place the figures."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for ln in Path("/proc/meminfo").read_text().splitlines():
+            if ln.startswith("MemTotal"):
+                ram = f"{int(ln.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
+    return {
+        "nproc": str(os.cpu_count()),
+        "usable cpus": str(len(os.sched_getaffinity(0)))
+        if hasattr(os, "sched_getaffinity")
+        else "?",
+        "cpu": cpu,
+        "ram": ram,
+        "load average (1/5/15 min)": " / ".join(f"{x:.2f}" for x in load),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
