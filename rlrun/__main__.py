@@ -1,7 +1,5 @@
 """`python -m rlrun ...` is the same as the `rlrun` command."""
 
-import sys
+from rlrun.cli import entry
 
-from rlrun.cli import main
-
-sys.exit(main())
+entry()

@@ -97,6 +97,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def entry() -> None:
+    """The `rlrun` console script and `python -m rlrun`: main(), then a fast exit.
+
+    Once torch is loaded, the interpreter's own teardown of its modules takes ~0.45 s on a
+    2-core machine, a tenth of a CartPole run. Every file rlrun writes is closed before main()
+    returns, so after flushing the streams and running the atexit handlers (user code's
+    included) nothing is lost by skipping that teardown.
+    """
+    code = main()
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    import atexit
+    import contextlib
+    import logging
+
+    logging.shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to flush
+            stream.flush()
+    os._exit(code)
+
+
 def _dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(main_help())
