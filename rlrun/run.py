@@ -3,6 +3,7 @@ console, stop criteria, periodic checkpoints, Ctrl-C handling, resume."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import math
@@ -14,10 +15,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlrun.errors import ConfigError
+from rlrun.errors import ConfigError, RLRunError
 from rlrun.results import (
     ResultLoggers,
     create_trial_dir,
+    flatten,
     get_number,
     make_console,
     trial_name,
@@ -148,6 +150,7 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
     exit_code = 0
     console = make_console(config["console"], trial_dir, stop_desc, stop={**stop, "reward": target})
     t_start = time.perf_counter()
+    start_iteration = algo.iteration
     with console, ResultLoggers(trial_dir) as loggers, _StopSignal() as sig:
         console.start()
         try:
@@ -155,6 +158,8 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
                 result = algo.train()
                 loggers.log(result)
                 console.update(result)
+                if algo.iteration == start_iteration + 1:
+                    _check_metric(stop["metric"], result)
                 last_return = get_number(result, "env_runners/episode_return_mean")
                 freq = ckpt_cfg.get("frequency") or 0
                 reason = _stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
@@ -175,7 +180,8 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
         except Exception as e:
             write_error(trial_dir, e)
             console.close()
-            log.error("training failed; traceback in %s", trial_dir / "error.txt")
+            if not isinstance(e, RLRunError):  # a user error's message says it all
+                log.error("training failed; traceback in %s", trial_dir / "error.txt")
             algo.stop()
             raise
         if ckpt_cfg.get("at_end", True) or exit_code:
@@ -183,6 +189,20 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
         console.finish(console.best_return, last_return, last_ckpt, reason)
     algo.stop()
     return exit_code
+
+
+def _check_metric(metric: str, result: dict[str, Any]) -> None:
+    """A typo in stop.metric would otherwise never stop the run: name it after the first result."""
+    keys = list(flatten(result))
+    if metric not in keys:
+        close = difflib.get_close_matches(metric, keys, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
+        raise ConfigError(
+            "stop.metric",
+            metric,
+            f"is not a key of the training results.{hint}",
+            allowed="any key of result.json, '/'-separated (e.g. env_runners/episode_return_mean)",
+        )
 
 
 def _describe_stop(stop: dict[str, Any], target: float | None) -> str:
