@@ -21,6 +21,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.env_runner_group import EnvRunnerGroup
 from rlrun.env.make_env import make_single_env, reward_threshold
+from rlrun.env.rollout import Rollout
 
 
 class Algorithm:
@@ -83,6 +84,20 @@ class Algorithm:
                 ),
             )
         return int(frag)
+
+    def sample_train_batch(self) -> list[Rollout]:
+        """Sample fragments until they hold `train_batch_size_per_learner` steps (one call when
+        rollout_fragment_length is "auto"), and count the env steps."""
+        target = self.algo_config["train_batch_size_per_learner"]
+        frag = self.fragment_length()
+        rollouts: list[Rollout] = []
+        rows = 0
+        while rows < target:
+            new = self.env_runner_group.sample(frag)
+            rollouts += new
+            rows += sum(r.num_steps * r.num_envs for r in new)
+        self.num_env_steps_sampled_lifetime += sum(r.env_steps for r in rollouts)
+        return rollouts
 
     # --- training --------------------------------------------------------------------------
 

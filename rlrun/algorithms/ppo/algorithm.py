@@ -15,9 +15,8 @@ class PPO(Algorithm):
 
     def training_step(self) -> dict[str, Any]:
         with self.timer("env_runner_sampling_timer"):
-            rollouts = self.env_runner_group.sample(self.fragment_length())
+            rollouts = self.sample_train_batch()
         sampled = sum(r.env_steps for r in rollouts)
-        self.num_env_steps_sampled_lifetime += sampled
         with self.timer("learner_update_timer"):
             metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
         with self.timer("synch_weights"):
