@@ -18,7 +18,6 @@ ACTIVATIONS: dict[str, type[nn.Module] | None] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "silu": nn.SiLU,
-    "swish": nn.SiLU,
     "elu": nn.ELU,
     "linear": None,
 }

@@ -49,3 +49,10 @@ def test_module_class_that_is_not_an_rlmodule_is_a_config_error() -> None:
 def test_module_class_that_does_not_import_is_a_config_error(path: str) -> None:
     with pytest.raises(ConfigError, match="cannot be imported"):
         rlrun.build([f"algo.model.module_class={path}", *SMALL])
+
+
+def test_validated_activation_names_are_the_ones_the_mlp_builds() -> None:
+    from rlrun.config.validate import ACTIVATIONS as allowed
+    from rlrun.core.rl_module import ACTIVATIONS as built
+
+    assert set(allowed) == set(built)
