@@ -263,7 +263,8 @@ def test_resume_continues_counters(runs, followups):
     assert nested(params, "stop/iterations") == 4
 
 
-def test_sigint_writes_final_checkpoint_and_exits_130(tmp_path):
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_writes_final_checkpoint_and_exits_128_plus_signum(tmp_path, signum, code):
     proc = train(tmp_path, "stop.reward=null", "stop.timesteps=100000000", "name=sigint")
     result_file = None
     deadline = time.monotonic() + 120
@@ -275,13 +276,13 @@ def test_sigint_writes_final_checkpoint_and_exits_130(tmp_path):
                 break
             time.sleep(0.05)
         assert result_file is not None, "no iteration finished in time"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         run = Run(proc, tmp_path)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert run.rc == 130, run.explain()
+    assert run.rc == code, run.explain()
     assert "Traceback" not in run.stderr, run.explain()
     results = run.results()  # every line parses
     assert results
