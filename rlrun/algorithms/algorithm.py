@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.columns import ACTION_DIST_INPUTS, DEFAULT_MODULE_ID, OBS
 from rlrun.core.learner import Learner
 from rlrun.core.learner_group import LearnerGroup
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.env_runner_group import EnvRunnerGroup
-from rlrun.env.make_env import make_single_env, reward_threshold
+from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
 
 
@@ -61,9 +62,10 @@ class Algorithm:
             obs_space, act_space = probe.observation_space, probe.action_space
         finally:
             probe.close()
-        from rlrun.env.make_env import check_spaces
-
         check_spaces(obs_space, act_space)
+        obs_space = build_env_to_module(self.config["env_runner"], obs_space).observation_space(
+            obs_space
+        )
         model = dict(self.algo_config.get("model", {}))
         module_class = model.pop("module_class", None) or self.default_module_class
         return RLModuleSpec(module_class, obs_space, act_space, model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 
@@ -16,6 +17,10 @@ class Connector:
 
     def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
         raise NotImplementedError
+
+    def observation_space(self, space: gym.Space) -> gym.Space:
+        """The space of what this piece outputs, given the space of what it receives."""
+        return space
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {}
@@ -33,6 +38,11 @@ class ConnectorPipeline(Connector):
             obs = p(obs, update)
         return obs
 
+    def observation_space(self, space: gym.Space) -> gym.Space:
+        for p in self.pieces:
+            space = p.observation_space(space)
+        return space
+
     def get_state(self) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, p in enumerate(self.pieces) for k, v in p.get_state().items()}
 
@@ -42,12 +52,15 @@ class ConnectorPipeline(Connector):
             p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
 
-def build_env_to_module(
-    runner_cfg: dict[str, Any], obs_shape: tuple[int, ...]
-) -> ConnectorPipeline:
+def build_env_to_module(runner_cfg: dict[str, Any], obs_space: gym.Space) -> ConnectorPipeline:
+    """The env-to-module pipeline: one-hot for Discrete observations, then the filter."""
     from rlrun.connectors.mean_std_filter import MeanStdFilter
+    from rlrun.connectors.one_hot import OneHotObservations
 
     pieces: list[Connector] = []
+    if isinstance(obs_space, gym.spaces.Discrete):
+        pieces.append(OneHotObservations(int(obs_space.n), int(obs_space.start)))
     if runner_cfg.get("observation_filter", "NoFilter") == "MeanStdFilter":
-        pieces.append(MeanStdFilter(obs_shape))
+        shape = ConnectorPipeline(pieces).observation_space(obs_space).shape
+        pieces.append(MeanStdFilter(shape))
     return ConnectorPipeline(pieces)

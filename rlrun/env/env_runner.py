@@ -45,7 +45,9 @@ class EnvRunner:
         self.explore = bool(runner_cfg.get("explore", True))
         self.update_filters = update_filters
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
-        self.env_to_module = build_env_to_module(runner_cfg, self.observation_space.shape)
+        self.env_to_module = build_env_to_module(runner_cfg, self.observation_space)
+        # What the module sees, after connectors (e.g. one-hot of a Discrete observation).
+        self.module_observation_space = self.env_to_module.observation_space(self.observation_space)
         self.module = module_spec.build() if module_spec is not None else None
         self.module_to_env = build_module_to_env(
             self.action_space, None if self.module is None else self.module.action_dist_cls
@@ -78,7 +80,7 @@ class EnvRunner:
         if fresh:
             self._reset()
         n, T = self.num_envs, int(num_steps)
-        obs_space, act_space = self.observation_space, self.action_space
+        obs_space, act_space = self.module_observation_space, self.action_space
         obs_buf = np.empty((T, n, *obs_space.shape), np.float32)
         act_buf = np.empty(
             (T, n, *act_space.shape), np.int64 if not act_space.shape else np.float32

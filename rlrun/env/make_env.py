@@ -91,11 +91,12 @@ def reward_threshold(env_cfg: dict[str, Any]) -> float | None:
 
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
-    if not isinstance(observation_space, gym.spaces.Box):
+    if not isinstance(observation_space, gym.spaces.Box | gym.spaces.Discrete):
         raise ConfigError(
             "env.id",
             str(observation_space),
-            "has an observation space rlrun cannot feed to its MLP yet; Box observations are supported",
+            "has an observation space rlrun cannot feed to its MLP yet; Box and Discrete "
+            "observations are supported",
         )
     if not isinstance(action_space, gym.spaces.Discrete | gym.spaces.Box):
         raise ConfigError(

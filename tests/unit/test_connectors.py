@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -163,7 +164,7 @@ def test_pipeline_with_ten_or_more_pieces_keeps_prefixes_apart():
 
 @pytest.mark.parametrize("flt, n_pieces", [("NoFilter", 0), ("MeanStdFilter", 1)])
 def test_build_env_to_module(flt, n_pieces):
-    pipe = build_env_to_module({"observation_filter": flt}, (3,))
+    pipe = build_env_to_module({"observation_filter": flt}, gym.spaces.Box(-1.0, 1.0, (3,)))
     assert len(pipe.pieces) == n_pieces
     x = data(4)
     out = pipe(x)
@@ -173,3 +174,16 @@ def test_build_env_to_module(flt, n_pieces):
     else:
         assert isinstance(pipe.pieces[0], MeanStdFilter)
         assert set(pipe.get_state()) == {"0.count", "0.mean", "0.m2"}
+
+
+def test_discrete_observations_are_one_hot_then_filtered():
+    space = gym.spaces.Discrete(4, start=1)
+    pipe = build_env_to_module({"observation_filter": "MeanStdFilter"}, space)
+    out_space = pipe.observation_space(space)
+    assert isinstance(out_space, gym.spaces.Box) and out_space.shape == (4,)
+    pipe.pieces[1].clip = np.inf  # look at the encoding itself, not the filter's clip
+    raw = ConnectorPipeline(pipe.pieces[:1])(np.array([1, 4, 2]))
+    np.testing.assert_array_equal(raw, np.eye(4, dtype=np.float32)[[0, 3, 1]])
+    out = pipe(np.array([1, 4, 2]))
+    assert out.shape == (3, 4) and out.dtype == np.float32
+    assert pipe.pieces[1].count == 3  # the filter saw the one-hot vectors
