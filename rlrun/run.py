@@ -9,6 +9,7 @@ import logging
 import math
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,21 @@ log = logging.getLogger("rlrun")
 
 # Config groups pick whole sections; a checkpoint's config already has its sections.
 _GROUPS = ("algo", "env", "env_runner", "learner", "experiment")
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time, so records logged while the rich console
+    is live go through its redirect and print above the panel instead of over it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _setup_logging(level: str) -> None:
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level={"WARN": "WARNING"}.get(level, level), handlers=[handler], force=True)
 
 
 class _StopSignal:
@@ -113,8 +129,7 @@ def _stop_reason(
 def train(cfg: DictConfig, overrides: list[str]) -> int:
     """Run one trial to its stop criterion. Returns the process exit code."""
     config = resolve_config(cfg, overrides)
-    level = {"WARN": "WARNING"}.get(config["log_level"], config["log_level"])
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging(config["log_level"])
     algo_name, env_id = config["algo"]["name"], config["env"]["id"]
     trial_dir = create_trial_dir(
         config["results_dir"],
