@@ -54,6 +54,17 @@ def _tail(text: str, n: int = 600) -> str:
     return text[-n:].strip()
 
 
+def _record(tool: str, seed: int, p: Any) -> dict[str, Any]:
+    """What every run reports, whatever the tool: exit code, wall time, peak memory."""
+    return {
+        "tool": tool,
+        "seed": seed,
+        "rc": p.returncode,
+        "wall_s": p.wall_s,
+        "peak_mb": p.peak_rss_mb,
+    }
+
+
 def run_rlrun(seed: int, mark: dict[str, Any]) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="rlrun-bench-")
     try:
@@ -66,13 +77,7 @@ def run_rlrun(seed: int, mark: dict[str, Any]) -> dict[str, Any]:
             "console=plain",
         ]
         p = run_measured(cmd, cwd=str(ROOT))
-        rec: dict[str, Any] = {
-            "tool": "rlrun",
-            "seed": seed,
-            "rc": p.returncode,
-            "wall_s": p.wall_s,
-            "peak_mb": p.peak_rss_mb,
-        }
+        rec = _record("rlrun", seed, p)
         results = sorted(Path(tmp).rglob("result.json"))
         lines = results[0].read_text().splitlines() if results else []
         if not lines:
@@ -110,13 +115,7 @@ def run_sb3(seed: int, mark: dict[str, Any], threads: int, cap: int) -> dict[str
         str(threads),
     ]
     p = run_measured(cmd, cwd=str(ROOT))
-    rec: dict[str, Any] = {
-        "tool": "sb3",
-        "seed": seed,
-        "rc": p.returncode,
-        "wall_s": p.wall_s,
-        "peak_mb": p.peak_rss_mb,
-    }
+    rec = _record("sb3", seed, p)
     try:
         out = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
