@@ -87,9 +87,10 @@ class Algorithm:
             )
         return int(frag)
 
-    def sample_train_batch(self) -> list[Rollout]:
+    def sample_train_batch(self) -> tuple[list[Rollout], int]:
         """Sample fragments until they hold `train_batch_size_per_learner` steps (one call when
-        rollout_fragment_length is "auto"), and count the env steps."""
+        rollout_fragment_length is "auto"); returns them and the env steps they hold, which are
+        also added to the lifetime count."""
         target = self.algo_config["train_batch_size_per_learner"]
         frag = self.fragment_length()
         rollouts: list[Rollout] = []
@@ -98,8 +99,9 @@ class Algorithm:
             new = self.env_runner_group.sample(frag)
             rollouts += new
             rows += sum(r.num_steps * r.num_envs for r in new)
-        self.num_env_steps_sampled_lifetime += sum(r.env_steps for r in rollouts)
-        return rollouts
+        env_steps = sum(r.env_steps for r in rollouts)
+        self.num_env_steps_sampled_lifetime += env_steps
+        return rollouts, env_steps
 
     # --- training --------------------------------------------------------------------------
 

@@ -13,10 +13,11 @@ def test_small_fragments_are_sampled_until_the_train_batch_is_full() -> None:
             "algo.num_epochs=1",
         ]
     )
-    rollouts = algo.sample_train_batch()
+    rollouts, env_steps = algo.sample_train_batch()
     assert len(rollouts) == 4  # 4 fragments of 16 steps x 4 envs = 256 rows
     assert all(r.num_steps == 16 for r in rollouts)
-    assert algo.num_env_steps_sampled_lifetime == sum(r.env_steps for r in rollouts)
+    assert env_steps == sum(r.env_steps for r in rollouts)
+    assert algo.num_env_steps_sampled_lifetime == env_steps
     result = algo.train()
     assert result["env_runners"]["num_env_steps_sampled"] > 200  # valid steps of 256 rows
     assert result["num_env_steps_sampled_lifetime"] == algo.num_env_steps_sampled_lifetime

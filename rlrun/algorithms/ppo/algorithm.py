@@ -15,8 +15,7 @@ class PPO(Algorithm):
 
     def training_step(self) -> dict[str, Any]:
         with self.timer("env_runner_sampling_timer"):
-            rollouts = self.sample_train_batch()
-        sampled = sum(r.env_steps for r in rollouts)
+            rollouts, sampled = self.sample_train_batch()
         with self.timer("learner_update_timer"):
             metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
         with self.timer("synch_weights"):
