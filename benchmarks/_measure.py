@@ -3,6 +3,7 @@ markdown tables, the machine's description. No third-party imports."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -178,3 +179,11 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
     }
+
+
+def print_report(report: str, res: dict, json_path: Path | None) -> None:
+    """A script's ending: its report on stdout, and optionally the raw results as JSON."""
+    print()
+    print(report)
+    if json_path:
+        json_path.write_text(json.dumps(res, indent=1))

@@ -18,7 +18,6 @@ are interleaved across cases, and the medians are compared. Target: rlrun >= 70%
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -28,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _measure import median, table  # noqa: E402
+from _measure import median, print_report, table  # noqa: E402
 
 TARGET_RATIO = 0.70
 
@@ -207,10 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     print(f"sampler efficiency, {args.reps} repetitions per case:", flush=True)
     res = run(args.reps, args.steps, not args.no_pendulum, log=lambda m: print(m, flush=True))
-    print()
-    print(report(res))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=1))
+    print_report(report(res), res, args.json)
     return res
 
 

@@ -27,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _measure import median, run_measured, table  # noqa: E402
+from _measure import median, print_report, run_measured, table  # noqa: E402
 
 ROOT = HERE.parent
 PASS_MARK = ROOT / "tuned_examples" / "ppo" / "cartpole_ppo.yaml"
@@ -316,10 +316,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.sb3_cap,
         log=lambda m: print(m, flush=True),
     )
-    print()
-    print(report(res))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=1))
+    print_report(report(res), res, args.json)
     return res
 
 
