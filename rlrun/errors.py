@@ -45,3 +45,10 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class TrainingFailed(RLRunError):
+    """The run could not go on (e.g. env runners kept failing). Not the user's input, so exit 1;
+    the message says what failed, and error.txt holds the tracebacks."""
+
+    exit_code = 1

@@ -43,6 +43,19 @@ class _CurrentStderrHandler(logging.StreamHandler):
         super().emit(record)
 
 
+class _ErrorFileHandler(logging.Handler):
+    """Appends fault records (a failed env runner or sub-env, with its traceback) to error.txt,
+    so what went wrong is kept even when the run recovered and went on."""
+
+    def __init__(self, trial_dir: Path) -> None:
+        super().__init__(logging.WARNING)
+        self.trial_dir = trial_dir
+        self.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        write_error(self.trial_dir, self.format(record))
+
+
 def _setup_logging(level: str) -> None:
     handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -138,11 +151,24 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
     )
     write_params(trial_dir, config, overrides)
 
+    fault_log = logging.getLogger("rlrun.fault")
+    fault_handler = _ErrorFileHandler(trial_dir)
+    fault_log.addHandler(fault_handler)
+    try:
+        return _train(config, overrides, trial_dir)
+    finally:
+        fault_log.removeHandler(fault_handler)
+        from rlrun.cluster import shutdown_ray
+
+        shutdown_ray()
+
+
+def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int:
     from rlrun.algorithms.registry import algorithm_class
     from rlrun.results.checkpoint import checkpoint_dir_name, prune_checkpoints
 
     try:
-        algo = algorithm_class(algo_name)(config)
+        algo = algorithm_class(config["algo"]["name"])(config)
         if config.get("resume"):
             algo.restore(config["resume"])
     except Exception as e:
@@ -153,19 +179,31 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
     target = algo.reward_threshold if stop.get("reward") == "auto" else stop.get("reward")
     stop_desc = _describe_stop(stop, target)
     ckpt_cfg = config["checkpoint"]
+    score_key = ckpt_cfg.get("score_attribute")
+    scores: dict[str, float | None] = {}
+    last_score: float | None = None
 
     def save() -> Path:
         path = algo.save(trial_dir / checkpoint_dir_name(algo.iteration))
-        prune_checkpoints(trial_dir, ckpt_cfg.get("num_to_keep"))
+        scores[path.name] = last_score
+        prune_checkpoints(
+            trial_dir,
+            ckpt_cfg.get("num_to_keep"),
+            scores if score_key else None,
+            ckpt_cfg.get("score_order", "max"),
+        )
         return path
 
+    # Keys to check for typos once a result that should hold them arrives.
+    unchecked = {"stop.metric": stop["metric"]}
+    if score_key:
+        unchecked["checkpoint.score_attribute"] = score_key
     last_ckpt: Path | None = None
     last_return: float | None = None
     reason = "stopped"
     exit_code = 0
     console = make_console(config["console"], trial_dir, stop_desc, stop={**stop, "reward": target})
     t_start = time.perf_counter()
-    start_iteration = algo.iteration
     with console, ResultLoggers(trial_dir) as loggers, _StopSignal() as sig:
         console.start()
         try:
@@ -173,8 +211,13 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
                 result = algo.train()
                 loggers.log(result)
                 console.update(result)
-                if algo.iteration == start_iteration + 1:
-                    _check_metric(stop["metric"], result)
+                for key, metric in list(unchecked.items()):
+                    # Evaluation results only come with evaluating iterations.
+                    if not metric.startswith("evaluation/") or "evaluation" in result:
+                        _check_metric(key, metric, result)
+                        del unchecked[key]
+                if score_key and (value := get_number(result, score_key)) is not None:
+                    last_score = value
                 last_return = get_number(result, "env_runners/episode_return_mean")
                 freq = ckpt_cfg.get("frequency") or 0
                 reason = _stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
@@ -206,14 +249,15 @@ def train(cfg: DictConfig, overrides: list[str]) -> int:
     return exit_code
 
 
-def _check_metric(metric: str, result: dict[str, Any]) -> None:
-    """A typo in stop.metric would otherwise never stop the run: name it after the first result."""
+def _check_metric(key: str, metric: str, result: dict[str, Any]) -> None:
+    """A typo'd metric would otherwise never stop the run (or rank checkpoints): name it after
+    the first result that should hold it."""
     keys = list(flatten(result))
     if metric not in keys:
         close = difflib.get_close_matches(metric, keys, n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise ConfigError(
-            "stop.metric",
+            key,
             metric,
             f"is not a key of the training results.{hint}",
             allowed="any key of result.json, '/'-separated (e.g. env_runners/episode_return_mean)",

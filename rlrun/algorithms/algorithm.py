@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.algorithms.evaluation import Evaluator
+from rlrun.cluster import check_resources, init_ray, needs_ray
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.columns import ACTION_DIST_INPUTS, DEFAULT_MODULE_ID, OBS
 from rlrun.core.learner import Learner
 from rlrun.core.learner_group import LearnerGroup
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
-from rlrun.env.env_runner_group import EnvRunnerGroup
+from rlrun.env.env_runner_group import make_env_runner_group
 from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
 
@@ -40,14 +42,36 @@ class Algorithm:
             np.random.seed(self.seed % 2**32)
             torch.manual_seed(self.seed)
 
+        if needs_ray(cfg):
+            init_ray(cfg.get("ray", {}))
+            check_resources(cfg)
         self.module_spec = self._module_spec()
-        self.env_runner_group = EnvRunnerGroup(
-            cfg["env"], cfg["env_runner"], self.module_spec, self.seed
+        fault_cfg = cfg.get("fault_tolerance", {})
+        self.env_runner_group = make_env_runner_group(
+            cfg["env"],
+            cfg["env_runner"],
+            fault_cfg,
+            self.module_spec,
+            self._env_obs_space,
+            self.seed,
         )
         self.learner_group = LearnerGroup(
-            self.learner_class, self.algo_config, cfg["learner"], self.module_spec
+            self.learner_class, self.algo_config, cfg["learner"], self.module_spec, self.seed
         )
-        self.env_runner_group.sync_weights(self.learner_group.get_weights())
+        self.evaluator: Evaluator | None = None
+        eval_cfg = cfg.get("evaluation", {})
+        if int(eval_cfg.get("interval", 0) or 0) > 0:
+            self.evaluator = Evaluator(
+                eval_cfg,
+                cfg["env"],
+                cfg["env_runner"],
+                fault_cfg,
+                self.module_spec,
+                self._env_obs_space,
+                self.seed,
+            )
+        self._weights: dict[str, torch.Tensor] = {}
+        self.sync_weights()
 
         self.iteration = 0
         self.num_env_steps_sampled_lifetime = 0
@@ -63,6 +87,7 @@ class Algorithm:
         finally:
             probe.close()
         check_spaces(obs_space, act_space)
+        self._env_obs_space = obs_space
         obs_space = build_env_to_module(self.config["env_runner"], obs_space).observation_space(
             obs_space
         )
@@ -74,24 +99,24 @@ class Algorithm:
     def reward_threshold(self) -> float | None:
         return reward_threshold(self.config["env"])
 
+    @property
+    def train_batch_size(self) -> int:
+        """Env steps per iteration: each learner's share times the number of learners."""
+        n = max(1, int(self.config["learner"].get("num_learners", 0) or 0))
+        return int(self.algo_config["train_batch_size_per_learner"]) * n
+
     def fragment_length(self) -> int:
         """Steps per sub-env per sample(): "auto" splits the train batch over all sub-envs."""
         frag = self.config["env_runner"].get("rollout_fragment_length", "auto")
         if frag == "auto":
-            return max(
-                1,
-                math.ceil(
-                    self.algo_config["train_batch_size_per_learner"]
-                    / self.env_runner_group.num_envs_total
-                ),
-            )
+            return max(1, math.ceil(self.train_batch_size / self.env_runner_group.num_envs_total))
         return int(frag)
 
     def sample_train_batch(self) -> tuple[list[Rollout], int]:
-        """Sample fragments until they hold `train_batch_size_per_learner` steps (one call when
-        rollout_fragment_length is "auto"); returns them and the env steps they hold, which are
-        also added to the lifetime count."""
-        target = self.algo_config["train_batch_size_per_learner"]
+        """Sample fragments until they hold `train_batch_size` steps (one round of remote calls
+        when rollout_fragment_length is "auto"); returns them and the env steps they hold, which
+        are also added to the lifetime count."""
+        target = self.train_batch_size
         frag = self.fragment_length()
         rollouts: list[Rollout] = []
         rows = 0
@@ -102,6 +127,11 @@ class Algorithm:
         env_steps = sum(r.env_steps for r in rollouts)
         self.num_env_steps_sampled_lifetime += env_steps
         return rollouts, env_steps
+
+    def sync_weights(self) -> None:
+        """Send the learner's current weights (and the merged filter) to every env runner."""
+        self._weights = self.learner_group.get_weights()
+        self.env_runner_group.sync_weights(self._weights)
 
     # --- training --------------------------------------------------------------------------
 
@@ -118,7 +148,16 @@ class Algorithm:
         """One iteration: `training_step` plus bookkeeping. Returns the nested result dict."""
         t0 = time.perf_counter()
         self._timers = {}
+        ev = self.evaluator
+        evaluate = ev is not None and ev.due(self.iteration + 1)
+        if evaluate and ev.parallel:
+            ev.start(self._weights, self.env_runner_group.get_state()["connector"])
         step = self.training_step()
+        if evaluate:
+            with self.timer("evaluation_iteration_timer"):
+                if not ev.parallel:
+                    ev.start(self._weights, self.env_runner_group.get_state()["connector"])
+                step["evaluation"] = ev.collect()
         dt = time.perf_counter() - t0
         self.iteration += 1
         self.time_total_s += dt
@@ -167,8 +206,7 @@ class Algorithm:
             update_filters=False,
         )
         try:
-            runner.set_state({"connector": self.env_runner_group.get_state()["connector"]})
-            runner.set_weights(self.learner_group.get_weights())
+            runner.sync(self._weights, self.env_runner_group.get_state()["connector"])
             rets, lens = runner.sample_episodes(episodes)
         finally:
             runner.stop()
@@ -210,7 +248,7 @@ class Algorithm:
     def set_state(self, state: dict[str, Any]) -> None:
         self.learner_group.set_state(state["learner"])
         self.env_runner_group.set_state(state["env_runner"])
-        self.env_runner_group.sync_weights(self.learner_group.get_weights())
+        self.sync_weights()
         c = state["counters"]
         self.iteration = int(c["iteration"])
         self.num_env_steps_sampled_lifetime = int(c["num_env_steps_sampled_lifetime"])
@@ -238,7 +276,12 @@ class Algorithm:
         return algo
 
     def stop(self) -> None:
+        """Close envs and end this algorithm's Ray actors (a Ray it started keeps running for
+        the process; rlrun.cluster.shutdown_ray ends it)."""
         self.env_runner_group.stop()
+        self.learner_group.stop()
+        if self.evaluator is not None:
+            self.evaluator.stop()
 
     @property
     def module_id(self) -> str:

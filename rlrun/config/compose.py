@@ -177,6 +177,9 @@ def load_config_file(path: str | Path) -> DictConfig:
             f"{path} names algorithm {name!r}, which this rlrun does not know "
             f"(known: {', '.join(ALGORITHMS)})."
         )
+    # Configs saved before remote runners existed carry env_runner.type (always "local").
+    if isinstance(raw.get("env_runner"), DictConfig) and raw.env_runner.get("type") == "local":
+        del raw.env_runner["type"]
     schema = OmegaConf.structured(RootConfig)
     schema.algo = OmegaConf.structured(config_class(name))
     try:

@@ -53,8 +53,7 @@ class EnvConfig:
 class EnvRunnerConfig:
     """How experience is collected."""
 
-    type: str = "local"  # local: in the driver process
-    num_env_runners: int = 0  # 0: sample in the driver; N > 0: N remote runners (Ray)
+    num_env_runners: int = 0  # 0: sample in the driver; N > 0: N Ray actors sample in parallel
     num_envs_per_env_runner: int = 8  # sub-envs per runner's vector env, one batched forward
     rollout_fragment_length: Any = "auto"  # steps per env per sample() call, or "auto"
     vectorize_mode: str = "sync"  # sync | async (Gymnasium vector env mode)
@@ -63,16 +62,55 @@ class EnvRunnerConfig:
     explore: bool = True  # sample stochastic actions while training
     num_cpus_per_env_runner: float = 1.0  # Ray resources of each remote runner
     num_gpus_per_env_runner: float = 0.0  # fractional GPUs of each remote runner
+    sample_timeout_s: float | None = 600.0  # a remote sample() slower than this counts as failed
 
 
 @dataclass
 class LearnerConfig:
     """Where and how gradient updates run."""
 
-    num_learners: int = 0  # 0: learn in the driver; N > 0: N remote learners (Ray)
+    num_learners: int = 0  # 0: learn in the driver; N > 0: N Ray actors, data-parallel if N > 1
     num_cpus_per_learner: float = 1.0  # Ray resources of each remote learner
-    num_gpus_per_learner: float = 0.0  # > 0 puts the learner on a GPU
+    num_gpus_per_learner: float = 0.0  # > 0 puts the learner on a GPU (fractional if N <= 1)
     torch_num_threads: int = 1  # intra-op threads; small nets run fastest on one
+
+
+@dataclass
+class EvaluationConfig:
+    """Evaluation during training, reported under evaluation/..."""
+
+    interval: int = 0  # evaluate every N training iterations; 0: never
+    duration: int = 10  # how much to evaluate each time, in duration_unit
+    duration_unit: str = "episodes"  # episodes | timesteps
+    num_env_runners: int = 0  # 0: evaluate in the driver; N > 0: N Ray actors
+    num_envs_per_env_runner: int | None = None  # sub-envs per eval runner; None: as in env_runner
+    num_cpus_per_env_runner: float | None = None  # Ray CPUs per eval runner; None: as in env_runner
+    explore: bool = False  # sample stochastic actions (False: the deterministic policy)
+    parallel_to_training: bool = False  # evaluate while the next iteration trains (remote only)
+    env_config: dict[str, Any] = field(default_factory=dict)  # merged over env.env_config for eval
+
+
+@dataclass
+class FaultToleranceConfig:
+    """What happens when an env runner or one of its environments fails."""
+
+    restart_failed_env_runners: bool = True  # replace a crashed remote runner and go on
+    max_num_env_runner_restarts: int = 1000  # restarts allowed per runner before the run fails
+    ignore_env_runner_failures: bool = False  # drop a crashed runner, go on with the rest
+    restart_failed_sub_environments: bool = False  # recreate only the sub-env whose step raised
+
+
+@dataclass
+class RayConfig:
+    """Which Ray cluster remote runners and learners use (only read when something is remote)."""
+
+    address: str | None = None  # auto | HOST:PORT joins a running cluster; None: start one here
+    num_cpus: int | None = None  # CPUs of a Ray started here; None: all of this machine's
+    num_gpus: int | None = None  # GPUs of a Ray started here; None: all of this machine's
+    object_store_memory: int | None = None  # bytes of a Ray started here; None: Ray's default
+    include_dashboard: bool | None = None  # None: Ray decides (the dashboard needs ray[default])
+    dashboard_host: str = "127.0.0.1"  # the dashboard binds here; 0.0.0.0 exposes it to the network
+    runtime_env: dict[str, Any] = field(default_factory=dict)  # Ray runtime_env, e.g. working_dir
 
 
 @dataclass
@@ -92,7 +130,9 @@ class CheckpointConfig:
 
     frequency: int = 0  # every N iterations; 0: only at the end
     at_end: bool = True  # write one when training stops
-    num_to_keep: int | None = None  # keep only the newest N (None: keep all)
+    num_to_keep: int | None = None  # keep only N (best by score_attribute, else newest); None: all
+    score_attribute: str | None = None  # result key that ranks checkpoints for num_to_keep
+    score_order: str = "max"  # max | min: which end of score_attribute is best
 
 
 @dataclass
@@ -105,6 +145,9 @@ class RootConfig:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     stop: StopConfig = field(default_factory=StopConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    fault_tolerance: FaultToleranceConfig = field(default_factory=FaultToleranceConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     seed: int | None = 0  # seeds torch, numpy and the envs; null: a fresh random seed
     name: str | None = None  # experiment folder name; None: "<algo>_<env id>"
     results_dir: str = "~/ray_results"  # root of all experiment folders

@@ -25,7 +25,8 @@ OBSERVATION_FILTERS = ("NoFilter", "MeanStdFilter")
 VECTORIZE_MODES = ("sync", "async")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
 CONSOLES = ("auto", "rich", "plain", "off")
-ENV_RUNNER_TYPES = ("local",)
+DURATION_UNITS = ("episodes", "timesteps")
+SCORE_ORDERS = ("max", "min")
 
 _ABSENT = object()
 
@@ -105,7 +106,6 @@ RULES: tuple[Rule, ...] = (
         "env.reward_threshold", _is_num, "a number, or null for the registry's value", nullable=True
     ),
     # env_runner
-    one_of("env_runner.type", ENV_RUNNER_TYPES),
     at_least("env_runner.num_env_runners", 0, integer=True),
     at_least("env_runner.num_envs_per_env_runner", 1, integer=True),
     Rule(
@@ -118,6 +118,7 @@ RULES: tuple[Rule, ...] = (
     at_least("env_runner.metrics_num_episodes_for_smoothing", 1, integer=True),
     at_least("env_runner.num_cpus_per_env_runner", 0),
     at_least("env_runner.num_gpus_per_env_runner", 0),
+    above("env_runner.sample_timeout_s", 0, nullable=True),
     # learner
     at_least("learner.num_learners", 0, integer=True),
     at_least("learner.num_cpus_per_learner", 0),
@@ -141,6 +142,34 @@ RULES: tuple[Rule, ...] = (
     # checkpoint
     at_least("checkpoint.frequency", 0, integer=True),
     at_least("checkpoint.num_to_keep", 1, integer=True, nullable=True),
+    Rule(
+        "checkpoint.score_attribute",
+        lambda v: isinstance(v, str) and v != "",
+        "a result key, e.g. evaluation/env_runners/episode_return_mean, or null (newest)",
+        nullable=True,
+    ),
+    one_of("checkpoint.score_order", SCORE_ORDERS),
+    # evaluation
+    at_least("evaluation.interval", 0, integer=True),
+    at_least("evaluation.duration", 1, integer=True),
+    one_of("evaluation.duration_unit", DURATION_UNITS),
+    at_least("evaluation.num_env_runners", 0, integer=True),
+    at_least("evaluation.num_envs_per_env_runner", 1, integer=True, nullable=True),
+    at_least("evaluation.num_cpus_per_env_runner", 0, nullable=True),
+    # fault tolerance
+    at_least("fault_tolerance.max_num_env_runner_restarts", 0, integer=True),
+    # ray
+    Rule(
+        "ray.address",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "auto, HOST:PORT of a running cluster's head, or null to start Ray here",
+        nullable=True,
+    ),
+    at_least("ray.num_cpus", 1, integer=True, nullable=True),
+    at_least("ray.num_gpus", 0, integer=True, nullable=True),
+    # Ray refuses object stores under 75 MiB.
+    at_least("ray.object_store_memory", 75 * 1024 * 1024, integer=True, nullable=True),
+    Rule("ray.dashboard_host", lambda v: isinstance(v, str) and v != "", "a host or IP address"),
     # top level
     Rule(
         "seed",
@@ -168,7 +197,6 @@ SCHEDULE_HELP = (
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value that is out of range or inconsistent."""
     _check_algorithm(cfg)
-    check_local_only(cfg)
     for rule in RULES:
         value = _get(cfg, rule.key)
         if value is _ABSENT or (value is None and rule.nullable):
@@ -178,25 +206,7 @@ def validate(cfg: DictConfig) -> None:
     _check_schedule(cfg, "algo.lr", positive_constant=True)
     _check_schedule(cfg, "algo.entropy_coeff", positive_constant=False)
     _check_minibatch(cfg)
-
-
-def check_local_only(cfg: DictConfig) -> None:
-    """Remote env runners and learners need Ray, which a later release brings.
-
-    Kept apart so that release can delete this one function.
-    """
-    later = (
-        "remote env runners and learners (Ray) arrive in a later release and are not available yet"
-    )
-    runner_type = _get(cfg, "env_runner.type")
-    if runner_type not in (_ABSENT, "local"):
-        raise ConfigError("env_runner.type", runner_type, f"{later}.", allowed="local")
-    for key in ("env_runner.num_env_runners", "learner.num_learners"):
-        value = _get(cfg, key)
-        if _is_int(value) and value > 0:
-            raise ConfigError(
-                key, value, f"{later}; sampling and learning run in this process.", allowed="0"
-            )
+    _check_conflicts(cfg)
 
 
 def check_env_id(cfg: DictConfig) -> None:
@@ -277,6 +287,66 @@ def _check_minibatch(cfg: DictConfig) -> None:
             f"is larger than algo.train_batch_size_per_learner={batch}.",
             allowed=f"an integer in [1, {batch}]",
         )
+
+
+def _check_conflicts(cfg: DictConfig) -> None:
+    """Settings that are each valid but cannot go together."""
+    if _get(cfg, "fault_tolerance.ignore_env_runner_failures") is True and (
+        _get(cfg, "fault_tolerance.restart_failed_env_runners") is True
+    ):
+        raise ConfigError(
+            "fault_tolerance.ignore_env_runner_failures",
+            True,
+            "conflicts with fault_tolerance.restart_failed_env_runners=true (the default): a failed "
+            "runner is either replaced or dropped. To drop failed runners and go on with the rest, "
+            "also set fault_tolerance.restart_failed_env_runners=false",
+        )
+    if _get(cfg, "evaluation.parallel_to_training") is True and not (
+        _get(cfg, "evaluation.num_env_runners") or 0
+    ):
+        raise ConfigError(
+            "evaluation.parallel_to_training",
+            True,
+            "needs remote evaluation runners to run beside training; set "
+            "evaluation.num_env_runners to 1 or more, or parallel_to_training=false",
+        )
+    for key in ("stop.metric", "checkpoint.score_attribute"):
+        metric = _get(cfg, key)
+        evaluating = bool(_get(cfg, "evaluation.interval"))
+        if isinstance(metric, str) and metric.startswith("evaluation/") and not evaluating:
+            raise ConfigError(
+                key,
+                metric,
+                "is an evaluation result, but evaluation is off (evaluation.interval=0); "
+                "set evaluation.interval to 1 or more",
+            )
+    _check_local_cpus(cfg)
+    num_learners, gpus = (
+        _get(cfg, "learner.num_learners"),
+        _get(cfg, "learner.num_gpus_per_learner"),
+    )
+    if _is_int(num_learners) and num_learners > 1 and _is_num(gpus) and gpus % 1:
+        raise ConfigError(
+            "learner.num_gpus_per_learner",
+            gpus,
+            f"is fractional, but data-parallel learners (learner.num_learners={num_learners}) need "
+            "a whole GPU each for nccl",
+            allowed="0 or a whole number of GPUs, or learner.num_learners <= 1",
+        )
+
+
+def _check_local_cpus(cfg: DictConfig) -> None:
+    """Remote actors that cannot fit a Ray started on this machine would wait forever: say so
+    before anything starts. (A cluster joined by ray.address is checked once joined.)"""
+    from rlrun.cluster import actor_resources, local_cpus, needs_ray, resources_message
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(plain, dict)
+    if _get(cfg, "ray.address") or not needs_ray(plain):
+        return
+    need, have = actor_resources(plain)["CPU"], local_cpus(plain)
+    if need > have + 1e-9:
+        raise ConfigError(None, None, resources_message(plain, "CPU", need, have))
 
 
 def _check_class_path(env_id: str) -> None:

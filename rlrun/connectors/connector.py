@@ -28,6 +28,13 @@ class Connector:
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         pass
 
+    def pop_delta(self) -> dict[str, np.ndarray]:
+        """What this piece learned since the last pop (remote runners ship it to the driver)."""
+        return {}
+
+    def merge_delta(self, delta: dict[str, np.ndarray]) -> None:
+        """Fold another runner's `pop_delta()` into this piece's state."""
+
 
 class ConnectorPipeline(Connector):
     def __init__(self, pieces: list[Connector]) -> None:
@@ -50,6 +57,20 @@ class ConnectorPipeline(Connector):
         for i, p in enumerate(self.pieces):
             prefix = f"{i}."
             p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+
+    def pop_delta(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, p in enumerate(self.pieces) for k, v in p.pop_delta().items()}
+
+    def merge_delta(self, delta: dict[str, np.ndarray]) -> None:
+        for i, p in enumerate(self.pieces):
+            prefix = f"{i}."
+            part = {k[len(prefix) :]: v for k, v in delta.items() if k.startswith(prefix)}
+            if part:
+                p.merge_delta(part)
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.get_state())
 
 
 def build_env_to_module(runner_cfg: dict[str, Any], obs_space: gym.Space) -> ConnectorPipeline:

@@ -34,6 +34,7 @@ class Learner:
         self.learner_connector: Callable[..., TensorDict] | None = self.build_learner_connector()
         self.env_steps_lifetime = 0
         self.num_updates_lifetime = 0
+        self.world_size = 1  # > 1: one of several data-parallel learners (torch.distributed)
 
     # --- hooks for algorithms ------------------------------------------------------------
 
@@ -71,11 +72,16 @@ class Learner:
         lr = self.lr_schedule.value(self.env_steps_lifetime)
         self.optimizer.lr = lr
         n = len(batch[C.OBS])
-        mb = min(int(minibatch_size or n), n)
+        if self.world_size > 1:
+            # Every learner must take the same number of steps (each step is an all-reduce), so
+            # all use the smallest shard's size; each epoch drops a different random remainder.
+            n = int(self._all_reduce(torch.tensor([n]), "min")[0])
+        mb = max(1, min(int(minibatch_size or n), n))
+        lr_t = torch.tensor(float(lr), device=self.device)
         collected: dict[str, list[torch.Tensor]] = {}
         self.module.train()
         for _ in range(num_epochs):
-            perm = torch.randperm(n, device=self.device)
+            perm = torch.randperm(len(batch[C.OBS]), device=self.device)[:n]
             # A ragged tail under half a minibatch would be a noisy step: skip it (the
             # permutation differs each epoch, so no sample is always left out).
             for start in range(0, n - mb // 2, mb):
@@ -83,16 +89,54 @@ class Learner:
                 loss, metrics = self.compute_loss({k: v[idx] for k, v in batch.items()})
                 self.optimizer.zero_grad()
                 loss.backward()
+                if self.world_size > 1:
+                    self._average_gradients()
                 metrics["gradients_global_norm"] = self.clip_gradients()
                 self.optimizer.step()
                 self.num_updates_lifetime += 1
                 for k, v in metrics.items():
                     collected.setdefault(k, []).append(v.detach())
-        out = {k: float(torch.stack(v).float().mean()) for k, v in collected.items()}
+        names = sorted(collected)
+        means = torch.stack([torch.stack(collected[k]).float().mean() for k in names] or [lr_t])
+        if self.world_size > 1:
+            # Learners report (and adapt coefficients on) the same averaged metrics.
+            means = self._all_reduce(means, "sum") / self.world_size
+        out = dict(zip(names, means.tolist(), strict=False))
         out["curr_lr"] = lr
         out["num_module_steps_trained"] = float(n * num_epochs)
         out.update(self.after_update(out))
         return out
+
+    # --- data-parallel learning -----------------------------------------------------------------
+
+    def join_process_group(self, world_size: int) -> None:
+        """Called once torch.distributed is initialized: start from rank 0's weights."""
+        import torch.distributed as dist
+
+        self.world_size = world_size
+        for tensor in self.module.state_dict().values():
+            dist.broadcast(tensor, src=0)
+
+    def _all_reduce(self, tensor: torch.Tensor, op: str) -> torch.Tensor:
+        import torch.distributed as dist
+
+        out = tensor.to(self.device).clone()
+        dist.all_reduce(out, op=dist.ReduceOp.MIN if op == "min" else dist.ReduceOp.SUM)
+        return out
+
+    def _average_gradients(self) -> None:
+        """Average gradients over all learners in one all-reduce of a flat buffer."""
+        params = list(self.module.parameters())
+        for p in params:
+            if p.grad is None:  # unused this step here, perhaps not elsewhere: count it as zero
+                p.grad = torch.zeros_like(p)
+        flat = self._all_reduce(torch.cat([p.grad.reshape(-1) for p in params]), "sum")
+        flat /= self.world_size
+        offset = 0
+        for p in params:
+            k = p.numel()
+            p.grad.copy_(flat[offset : offset + k].view_as(p))
+            offset += k
 
     def clip_gradients(self) -> torch.Tensor:
         """Clip by `grad_clip_by` (value | norm | global_norm); returns the pre-clip global norm."""

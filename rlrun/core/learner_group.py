@@ -1,7 +1,9 @@
 """LearnerGroup: the learner(s) an Algorithm updates.
 
-Today one local learner in the driver; data-parallel remote learners plug in behind the same
-calls (update, get/set weights and state).
+`num_learners=0` keeps one learner in the driver. `N >= 1` runs N Ray actors
+(rlrun.core.remote_learner); with N > 1 each gets an equal shard of the train batch and they
+average gradients with torch.distributed, so together they take the step one learner would take
+on the whole batch. Algorithms call the same four methods either way.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 
 from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
-from rlrun.env.rollout import Rollout
+from rlrun.env.rollout import Rollout, shard_rollouts
 
 
 class LearnerGroup:
@@ -22,17 +24,72 @@ class LearnerGroup:
         algo_cfg: dict[str, Any],
         learner_cfg: dict[str, Any],
         module_spec: RLModuleSpec,
+        seed: int | None = None,
     ) -> None:
-        self.local_learner = learner_cls(algo_cfg, learner_cfg, module_spec)
+        self.num_learners = int(learner_cfg.get("num_learners", 0) or 0)
+        self.local_learner: Learner | None = None
+        self.actors: list[Any] = []
+        if self.num_learners == 0:
+            self.local_learner = learner_cls(algo_cfg, learner_cfg, module_spec)
+        else:
+            from rlrun.core.remote_learner import start_learner_actors
+
+            self.actors = start_learner_actors(
+                learner_cls, algo_cfg, learner_cfg, module_spec, seed, self.num_learners
+            )
 
     def update(self, rollouts: list[Rollout], env_steps_lifetime: int) -> dict[str, float]:
-        return self.local_learner.update(rollouts, env_steps_lifetime)
+        if self.local_learner is not None:
+            return self.local_learner.update(rollouts, env_steps_lifetime)
+        shards = shard_rollouts(rollouts, len(self.actors))
+        results = self._get(
+            [
+                a.update.remote(s, env_steps_lifetime)
+                for a, s in zip(self.actors, shards, strict=True)
+            ]
+        )
+        # The learners all-reduced their metrics already: rank 0 speaks for all.
+        return results[0]
 
     def get_weights(self) -> dict[str, torch.Tensor]:
-        return self.local_learner.get_weights()
+        if self.local_learner is not None:
+            return self.local_learner.get_weights()
+        return self._get(self.actors[0].get_weights.remote())
 
     def get_state(self) -> dict[str, Any]:
-        return self.local_learner.get_state()
+        if self.local_learner is not None:
+            return self.local_learner.get_state()
+        return self._get(self.actors[0].get_state.remote())
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.local_learner.set_state(state)
+        if self.local_learner is not None:
+            self.local_learner.set_state(state)
+            return
+        import ray
+
+        ref = ray.put(state)
+        self._get([a.set_state.remote(ref) for a in self.actors])
+
+    def stop(self) -> None:
+        if self.actors:
+            import ray
+
+            for a in self.actors:
+                ray.kill(a, no_restart=True)
+            self.actors = []
+
+    @staticmethod
+    def _get(refs: Any) -> Any:
+        import ray
+
+        from rlrun.errors import TrainingFailed
+
+        try:
+            return ray.get(refs)
+        except ray.exceptions.RayError as e:
+            # Learners hold the only copy of the optimizer state: no restart, stop the run.
+            lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+            raise TrainingFailed(
+                f"a remote learner failed: {lines[-1] if lines else e}. The traceback is in the "
+                "trial's error.txt; the last checkpoint is intact"
+            ) from e

@@ -7,7 +7,7 @@ raw speed of env + network (see benchmarks/sampler_efficiency.py).
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +19,7 @@ from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.make_env import check_spaces, make_vector_env
+from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
 from rlrun.env.rollout import Rollout
 
 
@@ -33,11 +34,17 @@ class EnvRunner:
         num_envs: int | None = None,
         render_mode: str | None = None,
         update_filters: bool = True,
+        recreate_failed_sub_envs: bool = False,
     ) -> None:
         self.runner_cfg = runner_cfg
+        self.worker_index = worker_index
         self.num_envs = int(num_envs or runner_cfg.get("num_envs_per_env_runner", 1))
         self.env = make_vector_env(
-            env_cfg, self.num_envs, runner_cfg.get("vectorize_mode", "sync"), render_mode
+            env_cfg,
+            self.num_envs,
+            runner_cfg.get("vectorize_mode", "sync"),
+            render_mode,
+            recreate_failed_sub_envs=recreate_failed_sub_envs,
         )
         self.observation_space: gym.Space = self.env.single_observation_space
         self.action_space: gym.Space = self.env.single_action_space
@@ -57,12 +64,12 @@ class EnvRunner:
         self._prev_done = np.zeros(self.num_envs, bool)  # these sub-envs reset on the next step
         self._ep_return = np.zeros(self.num_envs, np.float64)
         self._ep_len = np.zeros(self.num_envs, np.int64)
-        window = int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100))
-        self._returns: deque[float] = deque(maxlen=window)
-        self._lengths: deque[int] = deque(maxlen=window)
-        self._episodes_since_report = 0
+        # Episodes finished and sub-env failures since the last sample() returned; they ride
+        # along in its Rollout, and the runner group keeps the windowed stats.
+        self._episode_returns: list[float] = []
+        self._episode_lengths: list[int] = []
+        self._sub_env_failures: list[str] = []
         self.num_env_steps_lifetime = 0
-        self.num_episodes_lifetime = 0
 
     # --- sampling --------------------------------------------------------------------------
 
@@ -108,17 +115,23 @@ class EnvRunner:
                     dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
                 dist_buf[t] = dist_inputs.numpy()
                 act_buf[t] = actions
-                raw_obs, rewards, terminated, truncated, _ = self.env.step(to_env(actions))
+                raw_obs, rewards, terminated, truncated, infos = self.env.step(to_env(actions))
                 valid = ~self._prev_done
+                done = terminated | truncated
+                if infos and SUB_ENV_FAILED in infos:
+                    failed = self._sub_envs_failed(infos, t, valid_buf, trunc_buf)
+                    valid &= ~failed
+                    done_ok = done & ~failed
+                else:
+                    done_ok = done
                 valid_buf[t] = valid
                 rew_buf[t] = rewards
                 term_buf[t] = terminated
                 trunc_buf[t] = truncated
                 returns += rewards * valid
                 lengths += valid
-                done = terminated | truncated
                 if done.any():
-                    self._finish_episodes(done)
+                    self._finish_episodes(done, done_ok)
                 self._prev_done = done
                 obs = connector(raw_obs, update)
         self._obs = raw_obs
@@ -131,19 +144,46 @@ class EnvRunner:
             C.VALID: valid_buf,
             C.ACTION_DIST_INPUTS: dist_buf,
         }
-        rollout = Rollout(data, bootstrap_obs=obs)
+        rollout = Rollout(
+            data,
+            bootstrap_obs=obs,
+            episode_returns=self._episode_returns,
+            episode_lengths=self._episode_lengths,
+            connector_delta=connector.pop_delta(),
+            sub_env_failures=self._sub_env_failures,
+        )
+        self._episode_returns, self._episode_lengths, self._sub_env_failures = [], [], []
         self.num_env_steps_lifetime += rollout.env_steps
         return rollout
 
-    def _finish_episodes(self, done: np.ndarray) -> None:
-        for i in np.flatnonzero(done):
-            self._returns.append(float(self._ep_return[i]))
-            self._lengths.append(int(self._ep_len[i]))
+    def _finish_episodes(self, done: np.ndarray, completed: np.ndarray) -> None:
+        """Reset the accumulators of `done` sub-envs; record those whose episode `completed`."""
+        for i in np.flatnonzero(completed):
+            self._episode_returns.append(float(self._ep_return[i]))
+            self._episode_lengths.append(int(self._ep_len[i]))
         self._ep_return[done] = 0.0
         self._ep_len[done] = 0
-        k = int(done.sum())
-        self._episodes_since_report += k
-        self.num_episodes_lifetime += k
+
+    def _sub_envs_failed(
+        self, infos: dict[str, Any], t: int, valid_buf: np.ndarray, trunc_buf: np.ndarray
+    ) -> np.ndarray:
+        """Sub-envs whose step raised and were recreated (see rlrun.env.recreate).
+
+        Their step at `t` is made up, so it is dropped; their episode ends at the last real
+        observation (row t's), so the row before is marked truncated and bootstraps from it. A
+        cut-off episode is not a finished one and stays out of the return statistics.
+        """
+        failed = np.asarray(infos["_" + SUB_ENV_FAILED], bool) & np.asarray(
+            infos[SUB_ENV_FAILED], bool
+        )
+        if t > 0:
+            trunc_buf[t - 1] |= failed & valid_buf[t - 1]
+        for i in np.flatnonzero(failed):
+            self._sub_env_failures.append(
+                f"env runner {self.worker_index}, sub-environment {i}:\n"
+                f"{infos[SUB_ENV_TRACEBACK][i]}"
+            )
+        return failed
 
     def sample_episodes(self, num_episodes: int) -> tuple[list[float], list[int]]:
         """Run exactly `num_episodes` fresh episodes (evaluation), spread over the sub-envs.
@@ -187,49 +227,38 @@ class EnvRunner:
         self._obs = None  # the next sample() starts from fresh episodes
         return rets, lens
 
-    # --- metrics and state -----------------------------------------------------------------
+    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
+        """Run about `num_steps` steps from fresh episodes (evaluation by timesteps); return the
+        returns and lengths of the episodes that finished within them."""
+        self._obs = None
+        rollout = self.sample(max(1, math.ceil(num_steps / self.num_envs)))
+        self._obs = None
+        return rollout.episode_returns, rollout.episode_lengths
 
-    def get_metrics(self) -> dict[str, float]:
-        """Episode stats over the smoothing window, and episodes finished since the last call."""
-        rets, lens = self._returns, self._lengths
-        nan = float("nan")
-        metrics = {
-            "episode_return_mean": float(np.mean(rets)) if rets else nan,
-            "episode_return_min": float(np.min(rets)) if rets else nan,
-            "episode_return_max": float(np.max(rets)) if rets else nan,
-            "episode_len_mean": float(np.mean(lens)) if lens else nan,
-            "num_episodes": self._episodes_since_report,
-            "num_episodes_lifetime": self.num_episodes_lifetime,
-            "num_env_steps_sampled_lifetime": self.num_env_steps_lifetime,
-        }
-        self._episodes_since_report = 0
-        return metrics
+    # --- weights and state -----------------------------------------------------------------
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         assert self.module is not None
         self.module.load_state_dict(weights)
 
+    def sync(
+        self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray] | None
+    ) -> None:
+        """Take the learner's weights and, if given, the driver's merged connector state."""
+        self.set_weights(weights)
+        if connector_state is not None:
+            self.env_to_module.set_state(connector_state)
+
     def get_state(self) -> dict[str, Any]:
-        """Connector state (arrays) and counters (JSON); the env itself is re-seeded on restore."""
-        return {
-            "connector": self.env_to_module.get_state(),
-            "counters": {
-                "num_env_steps_lifetime": self.num_env_steps_lifetime,
-                "num_episodes_lifetime": self.num_episodes_lifetime,
-                "returns_window": list(self._returns),
-                "lengths_window": list(self._lengths),
-            },
-        }
+        """The connector state (arrays); the env itself is re-seeded on restore."""
+        return {"connector": self.env_to_module.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.env_to_module.set_state(state.get("connector", {}))
-        counters = state.get("counters", {})
-        self.num_env_steps_lifetime = int(counters.get("num_env_steps_lifetime", 0))
-        self.num_episodes_lifetime = int(counters.get("num_episodes_lifetime", 0))
-        self._returns.clear()
-        self._returns.extend(counters.get("returns_window", []))
-        self._lengths.clear()
-        self._lengths.extend(counters.get("lengths_window", []))
+
+    def ping(self) -> int:
+        """A cheap call that a remote runner answers once it is built (its env made)."""
+        return self.worker_index
 
     def stop(self) -> None:
         self.env.close()

@@ -1,55 +1,125 @@
-"""EnvRunnerGroup: the set of runners an Algorithm samples from.
+"""EnvRunnerGroup: the runners an Algorithm samples from, in the driver or as Ray actors.
 
-Today this is the local runner in the driver. Remote (Ray actor) runners plug in behind the same
-four calls, so algorithms never learn where sampling happens.
+`make_env_runner_group` picks the local group (one runner in this process) or the remote one
+(rlrun.env.remote_env_runner_group); both answer the same calls, so algorithms never learn where
+sampling happens. Episode stats are kept here, in the driver, from what each Rollout reports.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Protocol
 
+import gymnasium as gym
 import torch
 
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
+from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.rollout import Rollout
+
+fault_log = logging.getLogger("rlrun.fault")
+
+
+class RunnerGroup(Protocol):
+    """What an Algorithm may ask of a runner group, local or remote."""
+
+    stats: EpisodeStats
+
+    def sample(self, num_steps_per_env: int) -> list[Rollout]: ...
+    def sync_weights(self, weights: dict[str, torch.Tensor]) -> None: ...
+    def get_metrics(self) -> dict[str, float]: ...
+    def get_state(self) -> dict[str, Any]: ...
+    def set_state(self, state: dict[str, Any]) -> None: ...
+    @property
+    def num_envs_total(self) -> int: ...
+    @property
+    def local_runner(self) -> EnvRunner: ...
+    def stop(self) -> None: ...
+
+
+def make_env_runner_group(
+    env_cfg: dict[str, Any],
+    runner_cfg: dict[str, Any],
+    fault_cfg: dict[str, Any],
+    module_spec: RLModuleSpec,
+    observation_space: gym.Space,
+    seed: int | None,
+) -> RunnerGroup:
+    if int(runner_cfg.get("num_env_runners", 0)) > 0:
+        from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
+
+        return RemoteEnvRunnerGroup(
+            env_cfg, runner_cfg, fault_cfg, module_spec, observation_space, seed
+        )
+    return EnvRunnerGroup(env_cfg, runner_cfg, fault_cfg, module_spec, seed)
+
+
+def report_sub_env_failures(rollouts: list[Rollout]) -> int:
+    """Log each recreated sub-env's traceback (to the console and error.txt); return how many."""
+    n = 0
+    for ro in rollouts:
+        for text in ro.sub_env_failures:
+            fault_log.warning("a sub-environment failed and was recreated: %s", text)
+            n += 1
+    return n
 
 
 class EnvRunnerGroup:
+    """One runner in the driver process: no Ray, no copies. Its connector state is the master."""
+
     def __init__(
         self,
         env_cfg: dict[str, Any],
         runner_cfg: dict[str, Any],
+        fault_cfg: dict[str, Any],
         module_spec: RLModuleSpec,
         seed: int | None,
     ) -> None:
-        self.local_runner = EnvRunner(env_cfg, runner_cfg, module_spec, seed=seed)
+        self._runner = EnvRunner(
+            env_cfg,
+            runner_cfg,
+            module_spec,
+            seed=seed,
+            recreate_failed_sub_envs=bool(fault_cfg.get("restart_failed_sub_environments")),
+        )
+        self.stats = EpisodeStats(int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100)))
+        self.num_sub_env_restarts = 0
 
     @property
-    def runners(self) -> list[EnvRunner]:
-        return [self.local_runner]
+    def local_runner(self) -> EnvRunner:
+        return self._runner
 
     def sample(self, num_steps_per_env: int) -> list[Rollout]:
-        return [r.sample(num_steps_per_env) for r in self.runners]
+        rollout = self._runner.sample(num_steps_per_env)
+        self.stats.add(rollout)
+        self.num_sub_env_restarts += report_sub_env_failures([rollout])
+        return [rollout]
 
     def sync_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        for r in self.runners:
-            r.set_weights(weights)
+        self._runner.set_weights(weights)
 
     def get_metrics(self) -> dict[str, float]:
-        return self.local_runner.get_metrics()
+        return {
+            **self.stats.metrics(),
+            "num_healthy_env_runners": 1,
+            "num_env_runner_restarts": 0,
+            "num_sub_env_restarts": self.num_sub_env_restarts,
+        }
 
     def get_state(self) -> dict[str, Any]:
-        return self.local_runner.get_state()
+        return {
+            "connector": self._runner.get_state()["connector"],
+            "counters": self.stats.get_state(),
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        for r in self.runners:
-            r.set_state(state)
+        self._runner.set_state({"connector": state.get("connector", {})})
+        self.stats.set_state(state.get("counters", {}))
 
     @property
     def num_envs_total(self) -> int:
-        return sum(r.num_envs for r in self.runners)
+        return self._runner.num_envs
 
     def stop(self) -> None:
-        for r in self.runners:
-            r.stop()
+        self._runner.stop()

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from rlrun.env.recreate import RecreateOnFailure
 from rlrun.errors import ConfigError
 
 
@@ -51,6 +52,7 @@ def make_vector_env(
     num_envs: int,
     vectorize_mode: str = "sync",
     render_mode: str | None = None,
+    recreate_failed_sub_envs: bool = False,
 ) -> gym.vector.VectorEnv:
     """A Gymnasium vector env whose sub-envs reset on the step *after* they finish.
 
@@ -58,10 +60,19 @@ def make_vector_env(
     natively vectorized ones (CartPole's `vector_entry_point`), and it leaves the final
     observation of a finished episode in the normal obs stream, where the learner can value it
     to bootstrap a truncated episode.
+
+    `recreate_failed_sub_envs`: wrap each sub-env in RecreateOnFailure (rlrun.env.recreate), so
+    a sub-env whose `step()` raises is rebuilt instead of failing the whole vector env. On that
+    step sub-env i's row holds the new env's first obs, reward 0, terminated False, truncated
+    True, and `infos["rlrun_sub_env_failed"][i]` is True with `infos["_rlrun_sub_env_failed"][i]`
+    True (both keys are absent when no sub-env failed). The next step is the usual NEXT_STEP
+    autoreset row for it (reset again, reward 0). Native vectorization is then off: it has no
+    per-sub-env objects to rebuild.
     """
     env_id: str = env_cfg["id"]
     native = (
-        vectorize_mode == "sync"
+        not recreate_failed_sub_envs
+        and vectorize_mode == "sync"
         and not is_class_path(env_id)
         and render_mode is None
         and not env_cfg.get("env_config")
@@ -74,7 +85,14 @@ def make_vector_env(
         if env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP) == AutoresetMode.NEXT_STEP:
             return env
         env.close()
-    fns = [lambda: make_single_env(env_cfg, render_mode) for _ in range(num_envs)]
+
+    def make_sub_env() -> gym.Env:
+        return make_single_env(env_cfg, render_mode)
+
+    if recreate_failed_sub_envs:
+        fns = [lambda: RecreateOnFailure(make_sub_env) for _ in range(num_envs)]
+    else:
+        fns = [make_sub_env] * num_envs
     if vectorize_mode == "async":
         return gym.vector.AsyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP)
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP)

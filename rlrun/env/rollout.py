@@ -22,7 +22,11 @@ class Rollout:
         str, np.ndarray
     ]  # OBS, ACTIONS, REWARDS, TERMINATEDS, TRUNCATEDS, VALID, ACTION_DIST_INPUTS
     bootstrap_obs: np.ndarray  # [N, ...]: the observation after the last step, to value the tail
-    metrics: dict[str, float] = field(default_factory=dict)
+    episode_returns: list[float] = field(default_factory=list)  # episodes finished in this fragment
+    episode_lengths: list[int] = field(default_factory=list)
+    # What the runner's stateful connectors (the mean-std filter) learned while sampling it.
+    connector_delta: dict[str, np.ndarray] = field(default_factory=dict)
+    sub_env_failures: list[str] = field(default_factory=list)  # tracebacks of recreated sub-envs
 
     @property
     def num_steps(self) -> int:
@@ -39,3 +43,28 @@ class Rollout:
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.data[key]
+
+    def split(self, n: int) -> list[Rollout]:
+        """Up to `n` rollouts, each with a share of the sub-envs (the columns), so each part
+        keeps whole time lines for GAE. For data-parallel learners."""
+        parts = []
+        for idx in np.array_split(np.arange(self.num_envs), n):
+            if len(idx):
+                data = {k: v[:, idx] for k, v in self.data.items()}
+                parts.append(Rollout(data, bootstrap_obs=self.bootstrap_obs[idx]))
+        return parts
+
+
+def shard_rollouts(rollouts: list[Rollout], n: int) -> list[list[Rollout]]:
+    """Deal rollouts out to `n` learners in equal shares: whole rollouts when they divide
+    evenly (no copies), else every rollout split by columns."""
+    if n == 1:
+        return [rollouts]
+    shapes = {(r.num_steps, r.num_envs) for r in rollouts}
+    if len(rollouts) % n == 0 and len(shapes) == 1:
+        return [rollouts[i::n] for i in range(n)]
+    shards: list[list[Rollout]] = [[] for _ in range(n)]
+    for ro in rollouts:
+        for k, part in enumerate(ro.split(n)):
+            shards[k].append(part)
+    return shards

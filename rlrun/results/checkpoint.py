@@ -12,6 +12,7 @@ checkpoint_000010/
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -220,13 +221,31 @@ def space_from_json(d: dict[str, Any]) -> Any:
     raise CheckpointError(f"unknown space type {d['type']!r} in a checkpoint's spec.json")
 
 
-def prune_checkpoints(trial_dir: Path, num_to_keep: int | None) -> None:
-    """Delete all but the newest `num_to_keep` checkpoint_* folders."""
+def prune_checkpoints(
+    trial_dir: Path,
+    num_to_keep: int | None,
+    scores: dict[str, float | None] | None = None,
+    order: str = "max",
+) -> None:
+    """Keep `num_to_keep` checkpoint_* folders: the best by `scores` (folder name -> value; a
+    missing or NaN score ranks last) when given, else the newest. The newest is always kept as
+    well, so a run can resume from where it stopped."""
     if not num_to_keep:
         return
     ckpts = sorted(p for p in Path(trial_dir).glob("checkpoint_*") if (p / MARKER).exists())
-    for old in ckpts[:-num_to_keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    if scores is None:
+        keep = set(ckpts[-num_to_keep:])
+    else:
+        sign = 1.0 if order == "max" else -1.0
+
+        def rank(p: Path) -> float:
+            v = scores.get(p.name)
+            return -math.inf if v is None or math.isnan(v) else sign * v
+
+        keep = set(sorted(ckpts, key=rank, reverse=True)[:num_to_keep]) | set(ckpts[-1:])
+    for old in ckpts:
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -119,8 +119,15 @@ def write_params(
 
 
 def write_error(trial_dir: str | os.PathLike[str], error: BaseException | str) -> Path:
-    """Write error.txt with the exception's full traceback (or the given text); return its path."""
+    """Append the exception's full traceback (or the given text) to error.txt; return its path.
+
+    Appended, as Tune does: a run that recovered from failures keeps their tracebacks, and the
+    one that ended it (if any) comes last.
+    """
     text = error if isinstance(error, str) else "".join(traceback.format_exception(error))
     path = Path(trial_dir) / ERROR_FILE
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    with path.open("a", encoding="utf-8") as f:
+        if f.tell():
+            f.write("\n")
+        f.write(text if text.endswith("\n") else text + "\n")
     return path

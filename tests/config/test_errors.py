@@ -58,7 +58,11 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["train", "algo.lr=-1"], ["algo.lr=-1", "a number > 0"]),
         (["train", "algo.gamma=1.5"], ["algo.gamma=1.5", "[0, 1]"]),
         (["train", "algo.minibatch_size=5000"], ["algo.minibatch_size=5000", "train_batch_size"]),
-        (["train", "env_runner.num_env_runners=2"], ["num_env_runners=2", "later release"]),
+        (
+            ["train", "fault_tolerance.ignore_env_runner_failures=true"],
+            ["ignore_env_runner_failures=true", "restart_failed_env_runners=false"],
+        ),
+        (["train", "env_runner.type=ray"], ["env_runner.type", "unknown key", "num_env_runners"]),
         # env ids: list close matches, say what Gymnasium said
         (["train", "env=CartPol-v1"], ["CartPol-v1", "Gymnasium says", "CartPole-v1"]),
         (["train", "env=no_such_module_xyz:Env"], ["cannot import module 'no_such_module_xyz'"]),

@@ -8,7 +8,7 @@ import pytest
 
 from rlrun.config.checkpoint_path import check_checkpoint
 from rlrun.config.compose import compose
-from rlrun.config.validate import check_env_id, check_local_only, validate
+from rlrun.config.validate import check_env_id, validate
 from rlrun.errors import CheckpointError, ConfigError
 
 
@@ -98,15 +98,69 @@ def test_valid_values_pass(override: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "override",
-    ["env_runner.num_env_runners=1", "learner.num_learners=2", "env_runner.type=ray"],
+    "overrides",
+    [
+        ["env_runner=ray"],
+        ["env_runner.num_env_runners=3", "learner.num_learners=2", "ray.num_cpus=5"],
+        ["evaluation.interval=2", "stop.metric=evaluation/env_runners/episode_return_mean"],
+        ["evaluation.num_env_runners=1", "evaluation.parallel_to_training=true"],
+        [
+            "fault_tolerance.ignore_env_runner_failures=true",
+            "fault_tolerance.restart_failed_env_runners=false",
+        ],
+        ["learner.num_learners=1", "learner.num_gpus_per_learner=0.5"],
+        ["ray.address=auto", "ray.num_cpus=2"],
+    ],
 )
-def test_remote_runners_and_learners_arrive_later(override: str) -> None:
-    cfg = compose([override])
-    with pytest.raises(ConfigError, match="later release"):
-        check_local_only(cfg)
-    with pytest.raises(ConfigError, match="later release"):
-        validate(cfg)
+def test_remote_settings_pass(overrides: list[str]) -> None:
+    validate(compose(overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "fragment"),
+    [
+        (
+            ["fault_tolerance.ignore_env_runner_failures=true"],
+            "fault_tolerance.ignore_env_runner_failures",
+            "restart_failed_env_runners=false",
+        ),
+        (
+            ["evaluation.parallel_to_training=true"],
+            "evaluation.parallel_to_training",
+            "evaluation.num_env_runners",
+        ),
+        (
+            ["stop.metric=evaluation/env_runners/episode_return_mean"],
+            "stop.metric",
+            "evaluation.interval",
+        ),
+        (
+            ["checkpoint.score_attribute=evaluation/env_runners/episode_return_mean"],
+            "checkpoint.score_attribute",
+            "evaluation.interval",
+        ),
+        (
+            ["learner.num_learners=2", "learner.num_gpus_per_learner=0.5"],
+            "learner.num_gpus_per_learner",
+            "fractional",
+        ),
+        (["evaluation.duration_unit=steps"], "evaluation.duration_unit", "episodes, timesteps"),
+        (["ray.object_store_memory=1000"], "ray.object_store_memory", ">= 7.86432e+07"),
+        (["checkpoint.score_order=best"], "checkpoint.score_order", "max, min"),
+        (
+            ["env_runner=ray", "learner.num_learners=1", "ray.num_cpus=2"],
+            None,
+            "ask Ray for 3 CPUs (2 env runners x 1; 1 learners x 1) but the cluster has 2",
+        ),
+    ],
+)
+def test_conflicting_or_bad_remote_settings(
+    overrides: list[str], key: str | None, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as e:
+        validate(compose(overrides))
+    assert e.value.key == key
+    assert fragment in str(e.value)
 
 
 # --- env ids -------------------------------------------------------------------------------------

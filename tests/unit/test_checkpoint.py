@@ -107,9 +107,10 @@ def test_restored_counters_equal(trained, restored):
     assert learner(restored).kl_coeff == 0.123456789
     assert learner(restored).env_steps_lifetime == learner(algo).env_steps_lifetime
     assert learner(restored).num_updates_lifetime == learner(algo).num_updates_lifetime > 0
-    assert runner(restored).num_env_steps_lifetime == runner(algo).num_env_steps_lifetime
-    assert runner(restored).num_episodes_lifetime == runner(algo).num_episodes_lifetime
-    assert list(runner(restored)._returns) == list(runner(algo)._returns)
+    stats, restored_stats = algo.env_runner_group.stats, restored.env_runner_group.stats
+    assert restored_stats.num_env_steps_lifetime == stats.num_env_steps_lifetime > 0
+    assert restored_stats.num_episodes_lifetime == stats.num_episodes_lifetime > 0
+    assert list(restored_stats.returns) == list(stats.returns)
 
 
 def test_checkpoint_metadata_and_config(trained):

@@ -15,6 +15,7 @@ import torch
 from rlrun.core import columns as C
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
+from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.make_env import make_single_env
 
 FIXED = "tests.helpers.envs:FixedLengthEnv"
@@ -85,12 +86,15 @@ def test_rollout_columns_and_bootstrap_obs():
 def test_episode_returns_and_lengths_and_episodes_spanning_sample_calls():
     k = 3
     runner = make_runner(env_config={"length": k})
-    runner.sample(5)  # rows 0-2: episode 0, row 3: autoreset, row 4: step 1 of episode 1
-    m1 = runner.get_metrics()
+    stats = EpisodeStats(100)
+    ro = runner.sample(5)  # rows 0-2: episode 0, row 3: autoreset, row 4: step 1 of episode 1
+    assert ro.episode_returns == [k, k] and ro.episode_lengths == [k, k]
+    stats.add(ro)
+    m1 = stats.metrics()
     assert m1["num_episodes"] == 2  # one per sub-env
     assert m1["episode_return_mean"] == k and m1["episode_len_mean"] == k
-    runner.sample(5)  # episode 1 finishes on the 2nd row of this call
-    m2 = runner.get_metrics()
+    stats.add(runner.sample(5))  # episode 1 finishes on the 2nd row of this call
+    m2 = stats.metrics()
     assert m2["num_episodes"] == 2
     assert m2["num_episodes_lifetime"] == 4
     # The episode that spans the two calls is counted whole: length 3, return 3.
@@ -106,18 +110,20 @@ def test_metrics_window_and_num_episodes_reset():
         num_envs_per_env_runner=1,
         metrics_num_episodes_for_smoothing=2,
     )
-    empty = runner.get_metrics()
+    stats = EpisodeStats(2)
+    empty = stats.metrics()
     assert math.isnan(empty["episode_return_mean"]) and empty["num_episodes"] == 0
     # ep0 rows 0-1, autoreset 2, ep1 rows 3-5, autoreset 6, ep2 rows 7-10.
     ro = runner.sample(11)
     assert ro.env_steps == 9
-    m = runner.get_metrics()
+    stats.add(ro)
+    m = stats.metrics()
     assert m["num_episodes"] == 3
     assert m["num_episodes_lifetime"] == 3
     assert m["episode_return_mean"] == pytest.approx(3.5)  # window [3, 4]; 2 has left it
     assert m["episode_return_min"] == 3 and m["episode_return_max"] == 4
     assert m["episode_len_mean"] == pytest.approx(3.5)
-    again = runner.get_metrics()
+    again = stats.metrics()
     assert again["num_episodes"] == 0  # reset by the previous report
     assert again["episode_return_mean"] == pytest.approx(3.5)  # the window stays
     assert again["num_episodes_lifetime"] == 3
@@ -161,15 +167,17 @@ def test_sample_is_deterministic_for_a_seed():
         np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_state_round_trip_keeps_counters_and_window():
+def test_state_round_trip_keeps_filter_and_stats_window():
     runner = make_runner(env_config={"lengths": [2, 3]}, observation_filter="MeanStdFilter")
-    runner.sample(9)
-    state = runner.get_state()
+    stats = EpisodeStats(100)
+    stats.add(runner.sample(9))
     other = make_runner(env_config={"lengths": [2, 3]}, observation_filter="MeanStdFilter")
-    other.set_state(state)
-    assert other.num_env_steps_lifetime == runner.num_env_steps_lifetime
-    assert other.num_episodes_lifetime == runner.num_episodes_lifetime
-    m_a, m_b = runner.get_metrics(), other.get_metrics()
+    other.set_state(runner.get_state())
+    other_stats = EpisodeStats(100)
+    other_stats.set_state(stats.get_state())
+    assert other_stats.num_env_steps_lifetime == stats.num_env_steps_lifetime == 14
+    assert other_stats.num_episodes_lifetime == stats.num_episodes_lifetime > 0
+    m_a, m_b = stats.metrics(), other_stats.metrics()
     assert m_a["episode_return_mean"] == m_b["episode_return_mean"]
     for k, v in runner.env_to_module.get_state().items():
         np.testing.assert_array_equal(other.env_to_module.get_state()[k], v)

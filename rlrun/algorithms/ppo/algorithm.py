@@ -19,5 +19,5 @@ class PPO(Algorithm):
         with self.timer("learner_update_timer"):
             metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
         with self.timer("synch_weights"):
-            self.env_runner_group.sync_weights(self.learner_group.get_weights())
+            self.sync_weights()
         return {"learners": {DEFAULT_MODULE_ID: metrics}, "num_env_steps_sampled": sampled}

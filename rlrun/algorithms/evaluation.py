@@ -1,0 +1,142 @@
+"""Evaluation during training: the current policy on fresh episodes, reported under evaluation/.
+
+Eval runners are separate from the training runners: their own envs (with `evaluation.env_config`
+merged over the training env's), the deterministic policy unless `evaluation.explore`, and the
+training filter's statistics without updating them. They live in the driver
+(`evaluation.num_env_runners=0`) or in Ray actors, which can run beside the next training
+iteration (`parallel_to_training`), evaluating the weights that iteration started from.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlrun.core.rl_module import RLModuleSpec
+from rlrun.env.env_runner import EnvRunner
+
+
+class Evaluator:
+    def __init__(
+        self,
+        eval_cfg: dict[str, Any],
+        env_cfg: dict[str, Any],
+        runner_cfg: dict[str, Any],
+        fault_cfg: dict[str, Any],
+        module_spec: RLModuleSpec,
+        observation_space: gym.Space,
+        seed: int | None,
+    ) -> None:
+        self.cfg = eval_cfg
+        self.interval = int(eval_cfg.get("interval", 0))
+        self.parallel = bool(eval_cfg.get("parallel_to_training"))
+        self.by_episodes = eval_cfg.get("duration_unit", "episodes") == "episodes"
+        self.duration = int(eval_cfg.get("duration", 10))
+        env = {
+            **env_cfg,
+            "env_config": {
+                **(env_cfg.get("env_config") or {}),
+                **(eval_cfg.get("env_config") or {}),
+            },
+        }
+        n_remote = int(eval_cfg.get("num_env_runners", 0))
+        num_envs = int(
+            eval_cfg.get("num_envs_per_env_runner") or runner_cfg["num_envs_per_env_runner"]
+        )
+        if self.by_episodes:  # no more sub-envs than episodes each runner plays
+            num_envs = max(1, min(num_envs, math.ceil(self.duration / max(1, n_remote))))
+        rcfg = {
+            **runner_cfg,
+            "explore": bool(eval_cfg.get("explore", False)),
+            "num_envs_per_env_runner": num_envs,
+        }
+        # Far from the training seeds, so evaluation never replays training's episodes.
+        eval_seed = None if seed is None else seed + 1_000_003
+        self.local: EnvRunner | None = None
+        self.remote: Any = None
+        if n_remote:
+            from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
+
+            self.remote = RemoteEnvRunnerGroup(
+                env,
+                rcfg,
+                fault_cfg,
+                module_spec,
+                observation_space,
+                eval_seed,
+                num_runners=n_remote,
+                update_filters=False,
+                num_cpus_per_runner=eval_cfg.get("num_cpus_per_env_runner"),
+            )
+        else:
+            self.local = EnvRunner(env, rcfg, module_spec, seed=eval_seed, update_filters=False)
+        self._pending: tuple[list[Any], float] | None = None
+
+    def due(self, iteration: int) -> bool:
+        """Whether the iteration numbered `iteration` (1-based) ends with an evaluation."""
+        return self.interval > 0 and iteration % self.interval == 0
+
+    def start(
+        self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray]
+    ) -> None:
+        """Begin evaluating these weights; remote runners work while the caller goes on."""
+        t0 = time.perf_counter()
+        if self.remote is None:
+            assert self.local is not None
+            self.local.sync(weights, connector_state)
+            runs = [self._run(self.local)]
+            self._pending = (runs, t0)
+            return
+        group = self.remote
+        group.master.set_state(connector_state)
+        group.sync_weights(weights)
+        indices = sorted(group.runners)
+        shares = np.full(len(indices), self.duration // len(indices))
+        shares[: self.duration % len(indices)] += 1
+        method = "sample_episodes" if self.by_episodes else "sample_timesteps"
+        per_runner = {i: (int(k),) for i, k in zip(indices, shares, strict=True) if k > 0}
+        self._pending = (group.submit(method, per_runner), t0)
+
+    def collect(self) -> dict[str, Any]:
+        """The results of the evaluation `start` began, as the `evaluation` result section."""
+        assert self._pending is not None, "collect() without start()"
+        runs, t0 = self._pending
+        self._pending = None
+        if self.remote is not None:
+            runs = self.remote.gather(runs)
+        returns = [r for rets, _ in runs for r in rets]
+        lengths = [n for _, lens in runs for n in lens]
+        nan = float("nan")
+        return {
+            "env_runners": {
+                "episode_return_mean": float(np.mean(returns)) if returns else nan,
+                "episode_return_min": float(np.min(returns)) if returns else nan,
+                "episode_return_max": float(np.max(returns)) if returns else nan,
+                "episode_len_mean": float(np.mean(lengths)) if lengths else nan,
+                "num_episodes": len(returns),
+                "num_env_steps_sampled": int(np.sum(lengths)) if lengths else 0,
+            },
+            "time_s": time.perf_counter() - t0,
+        }
+
+    def evaluate(
+        self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        self.start(weights, connector_state)
+        return self.collect()
+
+    def _run(self, runner: EnvRunner) -> tuple[list[float], list[int]]:
+        if self.by_episodes:
+            return runner.sample_episodes(self.duration)
+        return runner.sample_timesteps(self.duration)
+
+    def stop(self) -> None:
+        if self.remote is not None:
+            self.remote.stop()
+        if self.local is not None:
+            self.local.stop()

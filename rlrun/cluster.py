@@ -1,0 +1,149 @@
+"""Ray, when (and only when) something remote is asked for.
+
+Three things live here: whether a config needs Ray, the resources a trial asks of it (one place,
+used by the resource check, the docs and sweeps), and `init_ray`, which joins a cluster or starts
+a local Ray with the dashboard bound to localhost. Ray is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from rlrun.errors import ConfigError
+
+log = logging.getLogger("rlrun")
+
+_started_here = False  # this process started (not joined) the Ray it uses
+startup_s: float | None = None  # how long init_ray took, for users choosing local vs Ray
+
+
+def remote_actor_counts(config: dict[str, Any]) -> dict[str, int]:
+    return {
+        "env_runners": int(config["env_runner"].get("num_env_runners", 0) or 0),
+        "learners": int(config["learner"].get("num_learners", 0) or 0),
+        "eval_env_runners": int(config.get("evaluation", {}).get("num_env_runners", 0) or 0),
+    }
+
+
+def needs_ray(config: dict[str, Any]) -> bool:
+    """Remote runners or learners, or a cluster address, need Ray; nothing else does."""
+    return any(remote_actor_counts(config).values()) or bool(config.get("ray", {}).get("address"))
+
+
+def actor_resources(config: dict[str, Any]) -> dict[str, float]:
+    """CPUs and GPUs that a trial's Ray actors ask for (the driver process not included)."""
+    n = remote_actor_counts(config)
+    runner, learner = config["env_runner"], config["learner"]
+    cpu = n["env_runners"] * float(runner["num_cpus_per_env_runner"])
+    cpu += n["eval_env_runners"] * eval_cpus_per_runner(config)
+    gpu = (n["env_runners"] + n["eval_env_runners"]) * float(runner["num_gpus_per_env_runner"])
+    cpu += n["learners"] * float(learner["num_cpus_per_learner"])
+    gpu += n["learners"] * float(learner["num_gpus_per_learner"])
+    return {"CPU": cpu, "GPU": gpu}
+
+
+def eval_cpus_per_runner(config: dict[str, Any]) -> float:
+    own = config.get("evaluation", {}).get("num_cpus_per_env_runner")
+    return float(config["env_runner"]["num_cpus_per_env_runner"] if own is None else own)
+
+
+def local_cpus(config: dict[str, Any]) -> float:
+    """CPUs of a Ray started on this machine."""
+    return float(config.get("ray", {}).get("num_cpus") or os.cpu_count() or 1)
+
+
+def trial_resources(config: dict[str, Any]) -> dict[str, float]:
+    """What one trial needs in all: one CPU for the driver (which also samples and learns when
+    those parts are local, and holds a local GPU learner) plus its actors."""
+    actors = actor_resources(config)
+    local_gpu = 0.0
+    if not remote_actor_counts(config)["learners"]:
+        local_gpu = float(config["learner"].get("num_gpus_per_learner", 0) or 0)
+    return {"CPU": 1.0 + actors["CPU"], "GPU": actors["GPU"] + local_gpu}
+
+
+def init_ray(ray_cfg: dict[str, Any]) -> None:
+    """Join `ray.address`, or start a local Ray; a no-op if this process is connected already."""
+    global _started_here, startup_s
+    import ray
+
+    if ray.is_initialized():
+        return
+    t0 = time.perf_counter()
+    address = ray_cfg.get("address")
+    kwargs: dict[str, Any] = {
+        "address": address,
+        "runtime_env": dict(ray_cfg.get("runtime_env") or {}) or None,
+        "namespace": "rlrun",
+        "logging_level": logging.WARNING,
+        "log_to_driver": True,
+    }
+    if not address:
+        kwargs.update(
+            num_cpus=ray_cfg.get("num_cpus"),
+            num_gpus=ray_cfg.get("num_gpus"),
+            object_store_memory=ray_cfg.get("object_store_memory"),
+            include_dashboard=ray_cfg.get("include_dashboard"),
+            dashboard_host=ray_cfg.get("dashboard_host", "127.0.0.1"),
+        )
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as e:
+        raise ConfigError(
+            "ray.address",
+            address,
+            f"no Ray cluster could be reached ({e}). Start one with `ray start --head`, or leave "
+            "ray.address unset to start Ray in this process",
+        ) from None
+    _started_here = not address
+    startup_s = time.perf_counter() - t0
+    log.info("Ray %s in %.1f s", "started" if _started_here else f"joined at {address}", startup_s)
+
+
+def check_resources(config: dict[str, Any]) -> None:
+    """Fail fast when the actors cannot all be placed, instead of waiting forever for them."""
+    import ray
+
+    need = actor_resources(config)
+    have = ray.cluster_resources()
+    for kind in ("CPU", "GPU"):
+        if need[kind] <= have.get(kind, 0.0) + 1e-9:
+            continue
+        message = resources_message(config, kind, need[kind], have.get(kind, 0.0))
+        if config.get("ray", {}).get("address"):
+            # A cluster may grow (autoscaling): warn, and let Ray wait for the resources.
+            log.warning("%s; waiting for the cluster to provide them", message)
+        else:
+            raise ConfigError(None, None, message)
+
+
+def resources_message(config: dict[str, Any], kind: str, need: float, have: float) -> str:
+    n = remote_actor_counts(config)
+    unit = "cpus" if kind == "CPU" else "gpus"
+    runner, learner = config["env_runner"], config["learner"]
+    eval_each = eval_cpus_per_runner(config) if kind == "CPU" else runner["num_gpus_per_env_runner"]
+    parts = [
+        f"{n['env_runners']} env runners x {runner[f'num_{unit}_per_env_runner']:g}",
+        f"{n['learners']} learners x {learner[f'num_{unit}_per_learner']:g}",
+    ]
+    if n["eval_env_runners"]:
+        parts.append(f"{n['eval_env_runners']} evaluation runners x {eval_each:g}")
+    return (
+        f"the remote actors ask Ray for {need:g} {kind}s ({'; '.join(parts)}) but the cluster has "
+        f"{have:g}. Lower env_runner.num_{unit}_per_env_runner or learner.num_{unit}_per_learner "
+        f"(fractions such as 0.5 are allowed), use fewer runners or learners, or give Ray more "
+        f"with ray.num_{unit}"
+    )
+
+
+def shutdown_ray() -> None:
+    """Stop the Ray this process started (a joined cluster is left running)."""
+    global _started_here
+    if _started_here:
+        import ray
+
+        ray.shutdown()
+        _started_here = False

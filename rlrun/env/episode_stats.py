@@ -1,0 +1,64 @@
+"""Episode statistics of a runner group: a moving window of returns and lengths, lifetime counts.
+
+Runners only report the episodes they finished in each fragment (they ride along in the
+Rollout); the window lives here, in the driver, so local and remote sampling report alike and a
+checkpoint holds one window however many runners fed it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from rlrun.env.rollout import Rollout
+
+
+class EpisodeStats:
+    def __init__(self, window: int) -> None:
+        self.returns: deque[float] = deque(maxlen=window)
+        self.lengths: deque[int] = deque(maxlen=window)
+        self.num_episodes_lifetime = 0
+        self.num_env_steps_lifetime = 0
+        self._episodes_since_report = 0
+
+    def add(self, rollout: Rollout) -> None:
+        self.returns.extend(rollout.episode_returns)
+        self.lengths.extend(rollout.episode_lengths)
+        k = len(rollout.episode_returns)
+        self.num_episodes_lifetime += k
+        self._episodes_since_report += k
+        self.num_env_steps_lifetime += rollout.env_steps
+
+    def metrics(self) -> dict[str, float]:
+        """Stats over the window, and episodes finished since the last call."""
+        rets, lens = self.returns, self.lengths
+        nan = float("nan")
+        out = {
+            "episode_return_mean": float(np.mean(rets)) if rets else nan,
+            "episode_return_min": float(np.min(rets)) if rets else nan,
+            "episode_return_max": float(np.max(rets)) if rets else nan,
+            "episode_len_mean": float(np.mean(lens)) if lens else nan,
+            "num_episodes": self._episodes_since_report,
+            "num_episodes_lifetime": self.num_episodes_lifetime,
+            "num_env_steps_sampled_lifetime": self.num_env_steps_lifetime,
+        }
+        self._episodes_since_report = 0
+        return out
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "num_env_steps_lifetime": self.num_env_steps_lifetime,
+            "num_episodes_lifetime": self.num_episodes_lifetime,
+            "returns_window": list(self.returns),
+            "lengths_window": list(self.lengths),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.num_env_steps_lifetime = int(state.get("num_env_steps_lifetime", 0))
+        self.num_episodes_lifetime = int(state.get("num_episodes_lifetime", 0))
+        self.returns.clear()
+        self.returns.extend(state.get("returns_window", []))
+        self.lengths.clear()
+        self.lengths.extend(state.get("lengths_window", []))

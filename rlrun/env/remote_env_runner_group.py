@@ -1,0 +1,257 @@
+"""N EnvRunners as Ray actors, sampling in parallel, with fault tolerance.
+
+Each `sample()` is one remote call per runner carrying a whole fragment (thousands of steps);
+episodes run on across calls, so nobody waits for an episode to end. Weights and the merged
+connector state go out with one `ray.put` per sync, whatever the number of runners. Each
+runner's filter reports only what it saw since its last fragment; the driver merges those deltas
+into its own filter, which is the one saved in checkpoints and broadcast back.
+
+A runner that fails (its env raised, its process died, or a sample took longer than
+`env_runner.sample_timeout_s`) is replaced, dropped, or ends the run, as `fault_tolerance` says;
+its traceback goes to the `rlrun.fault` logger, which the experiment runner also writes to
+error.txt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from rlrun.connectors.connector import build_env_to_module
+from rlrun.core.rl_module import RLModuleSpec
+from rlrun.env.env_runner import EnvRunner
+from rlrun.env.env_runner_group import fault_log, report_sub_env_failures
+from rlrun.env.episode_stats import EpisodeStats
+from rlrun.env.rollout import Rollout
+from rlrun.errors import TrainingFailed
+
+
+class RemoteEnvRunner(EnvRunner):
+    """The EnvRunner inside a Ray actor: one torch thread (an 8-row forward gains nothing from
+    more, and runners share the machine), and weights plus filter state in one payload."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        torch.set_num_threads(1)
+        super().__init__(*args, **kwargs)
+
+    def sync_payload(self, payload: dict[str, Any]) -> None:
+        self.sync(payload["weights"], payload["connector"])
+
+
+class RemoteEnvRunnerGroup:
+    def __init__(
+        self,
+        env_cfg: dict[str, Any],
+        runner_cfg: dict[str, Any],
+        fault_cfg: dict[str, Any],
+        module_spec: RLModuleSpec,
+        observation_space: gym.Space,
+        seed: int | None,
+        *,
+        num_runners: int | None = None,
+        update_filters: bool = True,
+        num_cpus_per_runner: float | None = None,
+    ) -> None:
+        import ray
+
+        self._ray = ray
+        self.env_cfg, self.runner_cfg, self.fault_cfg = env_cfg, runner_cfg, fault_cfg
+        self.module_spec, self.seed, self.update_filters = module_spec, seed, update_filters
+        self.num_runners = int(num_runners or runner_cfg["num_env_runners"])
+        self.num_cpus_per_runner = float(
+            runner_cfg.get("num_cpus_per_env_runner", 1.0)
+            if num_cpus_per_runner is None
+            else num_cpus_per_runner
+        )
+        timeout = runner_cfg.get("sample_timeout_s")
+        self.sample_timeout_s: float | None = None if timeout is None else float(timeout)
+        self.master = build_env_to_module(runner_cfg, observation_space)
+        self.stats = EpisodeStats(int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100)))
+        self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
+        self.num_sub_env_restarts = 0
+        self._actor_cls = ray.remote(RemoteEnvRunner)
+        self._sync_ref: Any = None  # the last (weights, connector) payload, for restarted runners
+        self._weights: dict[str, torch.Tensor] | None = None
+        self._local: EnvRunner | None = None
+        self._local_stale = True
+        self.runners: dict[int, Any] = {i: self._spawn(i) for i in self.restarts}
+        self._await_ready(list(self.runners))
+
+    # --- actors -------------------------------------------------------------------------------
+
+    def _spawn(self, index: int) -> Any:
+        options = {
+            "num_cpus": self.num_cpus_per_runner,
+            "num_gpus": float(self.runner_cfg.get("num_gpus_per_env_runner", 0.0)),
+            "max_restarts": 0,  # rlrun restarts runners itself, with state and counting
+        }
+        # A restarted runner gets new seeds, or it would replay the episodes that broke it.
+        seed = None if self.seed is None else self.seed + 1_000_003 * self.restarts[index]
+        return self._actor_cls.options(**options).remote(
+            self.env_cfg,
+            self.runner_cfg,
+            self.module_spec,
+            seed=seed,
+            worker_index=index,
+            update_filters=self.update_filters,
+            recreate_failed_sub_envs=bool(self.fault_cfg.get("restart_failed_sub_environments")),
+        )
+
+    def _await_ready(self, indices: list[int]) -> None:
+        """Wait until each runner is built; a constructor that raises is a failure like any."""
+        pending = list(indices)
+        while pending:
+            i = pending.pop()
+            try:
+                self._ray.get(self.runners[i].ping.remote(), timeout=self.sample_timeout_s)
+            except self._ray.exceptions.RayError as e:
+                if self._on_failure(i, e):
+                    pending.append(i)
+
+    def _on_failure(self, index: int, error: BaseException) -> bool:
+        """Handle runner `index` failing; True if it was replaced, False if dropped; raises
+        TrainingFailed when the run cannot go on."""
+        text = _describe(error, self.sample_timeout_s)
+        fault_log.warning("env runner %d failed:\n%s", index, text)
+        actor = self.runners.pop(index)
+        with contextlib.suppress(Exception):
+            self._ray.kill(actor, no_restart=True)
+        ft = self.fault_cfg
+        cause = _last_line(text)
+        if ft.get("restart_failed_env_runners", True):
+            limit = int(ft.get("max_num_env_runner_restarts", 1000))
+            if self.restarts[index] >= limit:
+                raise TrainingFailed(
+                    f"env runner {index} failed again after {self.restarts[index]} restarts "
+                    f"(fault_tolerance.max_num_env_runner_restarts={limit}): {cause}. "
+                    "Tracebacks are in the trial's error.txt"
+                )
+            self.restarts[index] += 1
+            self.runners[index] = self._spawn(index)
+            if self._sync_ref is not None:
+                self.runners[index].sync_payload.remote(self._sync_ref)
+            fault_log.warning(
+                "env runner %d restarted (restart %d of at most %d)",
+                index,
+                self.restarts[index],
+                limit,
+            )
+            return True
+        if ft.get("ignore_env_runner_failures"):
+            if not self.runners:
+                raise TrainingFailed(
+                    f"every env runner has failed, the last one with: {cause}. "
+                    "Tracebacks are in the trial's error.txt"
+                )
+            fault_log.warning("env runner %d dropped; %d runners go on", index, len(self.runners))
+            return False
+        raise TrainingFailed(
+            f"env runner {index} failed with: {cause}. Fault tolerance is off "
+            "(fault_tolerance.restart_failed_env_runners=false and ignore_env_runner_failures="
+            "false), so the run stops. Its traceback is in the trial's error.txt"
+        )
+
+    # --- the group's calls ------------------------------------------------------------------------
+
+    def submit(
+        self, method: str, per_runner: dict[int, tuple[Any, ...]] | None = None, *args: Any
+    ) -> list[Any]:
+        """Call `method` on the healthy runners: those in `per_runner` with their own arguments,
+        or all with `args`. Returns the pending calls, for `gather`."""
+        calls = per_runner if per_runner is not None else dict.fromkeys(self.runners, args)
+        return [
+            (getattr(self.runners[i], method).remote(*a), i)
+            for i, a in sorted(calls.items())
+            if i in self.runners
+        ]
+
+    def gather(self, pending: list[Any]) -> list[Any]:
+        """The results of the calls that succeeded; failed runners are handled as
+        `fault_tolerance` says (their share of the work is simply missing)."""
+        results = []
+        for ref, i in pending:
+            try:
+                results.append(self._ray.get(ref, timeout=self.sample_timeout_s))
+            except self._ray.exceptions.RayError as e:
+                if i in self.runners and self._on_failure(i, e):
+                    # Surface a replacement that cannot even start now, not at the next call.
+                    self._await_ready([i])
+        return results
+
+    def sample(self, num_steps_per_env: int) -> list[Rollout]:
+        rollouts: list[Rollout] = self.gather(self.submit("sample", None, num_steps_per_env))
+        for ro in rollouts:
+            self.stats.add(ro)
+            if ro.connector_delta:
+                self.master.merge_delta(ro.connector_delta)
+        self.num_sub_env_restarts += report_sub_env_failures(rollouts)
+        return rollouts
+
+    def sync_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        self._weights = weights
+        connector = self.master.get_state() if self.master.stateful else None
+        self._sync_ref = self._ray.put({"weights": weights, "connector": connector})
+        for actor in self.runners.values():
+            actor.sync_payload.remote(self._sync_ref)
+        self._local_stale = True
+
+    def get_metrics(self) -> dict[str, float]:
+        return {
+            **self.stats.metrics(),
+            "num_healthy_env_runners": len(self.runners),
+            "num_env_runner_restarts": sum(self.restarts.values()),
+            "num_sub_env_restarts": self.num_sub_env_restarts,
+        }
+
+    def get_state(self) -> dict[str, Any]:
+        return {"connector": self.master.get_state(), "counters": self.stats.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        # Runners receive the restored connector state with the next sync_weights().
+        self.master.set_state(state.get("connector", {}))
+        self.stats.set_state(state.get("counters", {}))
+        self._local_stale = True
+
+    @property
+    def num_envs_total(self) -> int:
+        return len(self.runners) * int(self.runner_cfg.get("num_envs_per_env_runner", 1))
+
+    @property
+    def local_runner(self) -> EnvRunner:
+        """A one-env runner in the driver, for compute_single_action; built on first use."""
+        if self._local is None:
+            self._local = EnvRunner(
+                self.env_cfg, self.runner_cfg, self.module_spec, num_envs=1, update_filters=False
+            )
+        if self._local_stale and self._weights is not None:
+            self._local.sync(self._weights, self.master.get_state())
+            self._local_stale = False
+        return self._local
+
+    def stop(self) -> None:
+        for actor in self.runners.values():
+            with contextlib.suppress(Exception):
+                self._ray.kill(actor, no_restart=True)
+        self.runners.clear()
+        if self._local is not None:
+            self._local.stop()
+
+
+def _describe(error: BaseException, timeout_s: float | None) -> str:
+    import ray
+
+    if isinstance(error, ray.exceptions.GetTimeoutError):
+        return (
+            f"sample() took longer than env_runner.sample_timeout_s={timeout_s:g} s "
+            "(raise it for slow envs, or null for no limit)"
+        )
+    # A task error's text holds the env's own traceback; an actor error says how it died.
+    return str(error).strip()
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "unknown error"
