@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run_all.py            # the full run: 3 seeds, 5 repetitions
     .venv/bin/python benchmarks/run_all.py --quick    # 1 seed, 2 repetitions: a smoke check
+    .venv/bin/python benchmarks/run_all.py --no-ray   # without ray_scaling.py (the longest part)
 
 The baseline of time_to_solve.py is Stable-Baselines3 (the `bench` extra: pip install -e '.[bench]').
 Without it the rlrun side still runs and RESULTS.md marks the baseline as not measured.
@@ -20,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import ray_scaling  # noqa: E402
 import sampler_efficiency  # noqa: E402
 import time_to_solve  # noqa: E402
 from _measure import machine, table  # noqa: E402
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=50_000, help="env steps per sampler measurement")
     ap.add_argument("--sb3-threads", type=int, default=1)
     ap.add_argument("--no-pendulum", action="store_true")
+    ap.add_argument("--no-ray", action="store_true", help="skip ray_scaling.py")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -66,19 +69,31 @@ def main(argv: list[str] | None = None) -> None:
     mach_before = machine()
     t0 = time.perf_counter()
 
-    print(f"[1/2] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
+    print(f"[1/3] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
     tts = time_to_solve.run(
         seeds, with_sb3=True, sb3_threads=args.sb3_threads, log=lambda m: print(m, flush=True)
     )
     tts_md = time_to_solve.report(tts)
     print("\n" + tts_md + "\n", flush=True)
 
-    print(f"[2/2] sampler efficiency, {reps} repetitions per case", flush=True)
+    print(f"[2/3] sampler efficiency, {reps} repetitions per case", flush=True)
     samp = sampler_efficiency.run(
         reps, args.steps, not args.no_pendulum, log=lambda m: print(m, flush=True)
     )
     samp_md = sampler_efficiency.report(samp)
     print("\n" + samp_md + "\n", flush=True)
+
+    # Ray scaling: its own sizes (ray_scaling.FULL / QUICK), this run's seeds and repetitions.
+    ray_opts = ray_scaling.sizes(args.quick)
+    ray_opts["seeds"] = seeds
+    if args.reps:
+        ray_opts["reps"] = args.reps
+    ray_md = "Not measured (`--no-ray`)."
+    if not args.no_ray:
+        print("[3/3] Ray scaling: local vs remote env runners", flush=True)
+        ray_res = ray_scaling.run(**ray_opts, log=lambda m: print(m, flush=True))
+        ray_md = ray_scaling.report(ray_res)
+        print("\n" + ray_md + "\n", flush=True)
 
     elapsed = time.perf_counter() - t0
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -137,6 +152,15 @@ def main(argv: list[str] | None = None) -> None:
         "# or one at a time:",
         f"{py} benchmarks/time_to_solve.py --seeds {seeds_s} --sb3-threads {args.sb3_threads}",
         f"{py} benchmarks/sampler_efficiency.py --reps {reps} --steps {args.steps}{pend}",
+        *(
+            []
+            if args.no_ray
+            else [
+                f"{py} benchmarks/ray_scaling.py"
+                + (" --quick" if args.quick else "")
+                + f" --reps {ray_opts['reps']} --seeds {seeds_s}"
+            ]
+        ),
         "# what time_to_solve.py starts, per seed S (each a fresh process, timed start to exit):",
         f"{_rel(Path(time_to_solve.rlrun_cmd()[0]))}"
         f"{' -m rlrun' if len(time_to_solve.rlrun_cmd()) > 1 else ''} train "
@@ -174,6 +198,15 @@ def main(argv: list[str] | None = None) -> None:
         "network, measured in the same process.",
         "",
         samp_md,
+        "",
+        "## 3. Ray scaling",
+        "",
+        "What sampling in Ray actors (`env_runner=ray`) buys and costs against sampling in the "
+        "driver, measured in the same run: env steps/s on a CPU-heavy env (BurnCPUEnv, ~1 ms of "
+        "CPU per step) with the local runner, 1 and 2 remote runners; the Ray path's fixed "
+        "costs per iteration and its cold start-up; time to solve CartPole-v1 both ways.",
+        "",
+        ray_md,
         "",
         "## Targets (issue 2, 2-core CPU machine)",
         "",

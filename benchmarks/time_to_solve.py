@@ -65,18 +65,25 @@ def _record(tool: str, seed: int, p: Any) -> dict[str, Any]:
     }
 
 
-def run_rlrun(seed: int, mark: dict[str, Any]) -> dict[str, Any]:
+def run_rlrun(
+    seed: int,
+    mark: dict[str, Any],
+    extra: list[str] | tuple[str, ...] = (),
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """One fresh `rlrun train` process; `extra`: more overrides (e.g. env_runner=ray)."""
     tmp = tempfile.mkdtemp(prefix="rlrun-bench-")
     try:
         cmd = [
             *rlrun_cmd(),
             "train",
             f"experiment={mark['experiment']}",
+            *extra,
             f"seed={seed}",
             f"results_dir={tmp}",
             "console=plain",
         ]
-        p = run_measured(cmd, cwd=str(ROOT))
+        p = run_measured(cmd, cwd=str(ROOT), timeout_s=timeout_s)
         rec = _record("rlrun", seed, p)
         results = sorted(Path(tmp).rglob("result.json"))
         lines = results[0].read_text().splitlines() if results else []

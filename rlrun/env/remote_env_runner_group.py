@@ -15,6 +15,7 @@ error.txt.
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 import gymnasium as gym
@@ -249,7 +250,8 @@ def _describe(error: BaseException, timeout_s: float | None) -> str:
             "(raise it for slow envs, or null for no limit)"
         )
     # A task error's text holds the env's own traceback; an actor error says how it died.
-    return str(error).strip()
+    # Ray colours the text for terminals; error.txt is a file.
+    return re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
 
 
 def _last_line(text: str) -> str:

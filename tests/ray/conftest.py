@@ -1,0 +1,23 @@
+"""One local Ray for all in-process Ray tests (starting one costs seconds).
+
+It is started with ray.init directly, not rlrun.cluster.init_ray, so rlrun code under test
+treats it as a cluster it joined and never shuts it down between tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    import ray
+
+    if not ray.is_initialized():
+        # Logical CPUs beyond the machine's 2: actors here mostly wait, and tests must not
+        # queue behind each other's actors.
+        ray.init(num_cpus=6, include_dashboard=False, logging_level="ERROR", namespace="rlrun")
+    yield
+    ray.shutdown()
