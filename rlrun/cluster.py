@@ -57,7 +57,8 @@ def local_cpus(config: dict[str, Any]) -> float:
 
 def trial_resources(config: dict[str, Any]) -> dict[str, float]:
     """What one trial needs in all: one CPU for the driver (which also samples and learns when
-    those parts are local, and holds a local GPU learner) plus its actors."""
+    those parts are local, and holds a local GPU learner) plus its actors. This is the request
+    documented in docs/ray.md, and what a launcher running trials in parallel must reserve."""
     actors = actor_resources(config)
     local_gpu = 0.0
     if not remote_actor_counts(config)["learners"]:
@@ -125,12 +126,17 @@ def resources_message(config: dict[str, Any], kind: str, need: float, have: floa
     unit = "cpus" if kind == "CPU" else "gpus"
     runner, learner = config["env_runner"], config["learner"]
     eval_each = eval_cpus_per_runner(config) if kind == "CPU" else runner["num_gpus_per_env_runner"]
-    parts = [
-        f"{n['env_runners']} env runners x {runner[f'num_{unit}_per_env_runner']:g}",
-        f"{n['learners']} learners x {learner[f'num_{unit}_per_learner']:g}",
-    ]
-    if n["eval_env_runners"]:
-        parts.append(f"{n['eval_env_runners']} evaluation runners x {eval_each:g}")
+    each = {
+        "env_runners": runner[f"num_{unit}_per_env_runner"],
+        "learners": learner[f"num_{unit}_per_learner"],
+        "eval_env_runners": eval_each,
+    }
+    names = {
+        "env_runners": "env runners",
+        "learners": "learners",
+        "eval_env_runners": "eval runners",
+    }
+    parts = [f"{n[k]} {names[k]} x {float(each[k]):g}" for k in names if n[k]]
     return (
         f"the remote actors ask Ray for {need:g} {kind}s ({'; '.join(parts)}) but the cluster has "
         f"{have:g}. Lower env_runner.num_{unit}_per_env_runner or learner.num_{unit}_per_learner "

@@ -74,7 +74,14 @@ class Evaluator:
                 num_cpus_per_runner=eval_cfg.get("num_cpus_per_env_runner"),
             )
         else:
-            self.local = EnvRunner(env, rcfg, module_spec, seed=eval_seed, update_filters=False)
+            self.local = EnvRunner(
+                env,
+                rcfg,
+                module_spec,
+                seed=eval_seed,
+                update_filters=False,
+                recreate_failed_sub_envs=bool(fault_cfg.get("restart_failed_sub_environments")),
+            )
         self._pending: tuple[list[Any], float] | None = None
 
     def due(self, iteration: int) -> bool:

@@ -211,12 +211,16 @@ class EnvRunner:
                 actions = (
                     dist.sample() if self.explore else dist.to_deterministic().sample()
                 ).numpy()
-                raw, r, term, trunc, _ = self.env.step(self.module_to_env(actions))
+                raw, r, term, trunc, infos = self.env.step(self.module_to_env(actions))
                 valid = ~prev_done
                 ep_ret += r * valid
                 ep_len += valid
                 done = term | trunc
-                for i in np.flatnonzero(done & (done_count < quota)):
+                finished = done & (done_count < quota)
+                if infos and SUB_ENV_FAILED in infos:
+                    # A recreated sub-env's episode was cut off: it does not count, it is re-run.
+                    finished &= ~np.asarray(infos["_" + SUB_ENV_FAILED], bool)
+                for i in np.flatnonzero(finished):
                     rets.append(float(ep_ret[i]))
                     lens.append(int(ep_len[i]))
                     done_count[i] += 1

@@ -17,6 +17,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.rollout import Rollout
+from rlrun.errors import TrainingFailed
 
 fault_log = logging.getLogger("rlrun.fault")
 
@@ -91,7 +92,18 @@ class EnvRunnerGroup:
         return self._runner
 
     def sample(self, num_steps_per_env: int) -> list[Rollout]:
-        rollout = self._runner.sample(num_steps_per_env)
+        try:
+            rollout = self._runner.sample(num_steps_per_env)
+        except Exception as e:
+            # The driver's runner cannot be restarted: the run ends, but as the env's failure
+            # (its traceback in the log and error.txt), not as a crash of rlrun.
+            fault_log.warning("the env runner in the driver failed", exc_info=True)
+            raise TrainingFailed(
+                f"the env failed while sampling in the driver: {type(e).__name__}: {e}. "
+                "Its traceback is in the trial's error.txt. To survive such failures, set "
+                "fault_tolerance.restart_failed_sub_environments=true (recreates the failing "
+                "sub-env) or sample in Ray actors (env_runner=ray), which are restarted"
+            ) from e
         self.stats.add(rollout)
         self.num_sub_env_restarts += report_sub_env_failures([rollout])
         return [rollout]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -117,11 +118,11 @@ class RemoteEnvRunnerGroup:
         TrainingFailed when the run cannot go on."""
         text = _describe(error, self.sample_timeout_s)
         fault_log.warning("env runner %d failed:\n%s", index, text)
+        cause = _cause(text)
         actor = self.runners.pop(index)
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
         ft = self.fault_cfg
-        cause = _last_line(text)
         if ft.get("restart_failed_env_runners", True):
             limit = int(ft.get("max_num_env_runner_restarts", 1000))
             if self.restarts[index] >= limit:
@@ -173,9 +174,14 @@ class RemoteEnvRunnerGroup:
         """The results of the calls that succeeded; failed runners are handled as
         `fault_tolerance` says (their share of the work is simply missing)."""
         results = []
+        # One deadline for the round: the runners work at the same time.
+        deadline = (
+            None if self.sample_timeout_s is None else time.monotonic() + self.sample_timeout_s
+        )
         for ref, i in pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                results.append(self._ray.get(ref, timeout=self.sample_timeout_s))
+                results.append(self._ray.get(ref, timeout=left))
             except self._ray.exceptions.RayError as e:
                 if i in self.runners and self._on_failure(i, e):
                     # Surface a replacement that cannot even start now, not at the next call.
@@ -254,6 +260,14 @@ def _describe(error: BaseException, timeout_s: float | None) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
 
 
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else "unknown error"
+def _cause(text: str) -> str:
+    """One line for the user: the exception the env raised, or how the process ended."""
+    raised = re.findall(r"^(?:[\w.]+(?:Error|Exception|Interrupt|Exit)\b.*)$", text, re.M)
+    if raised:
+        return raised[-1].strip().rstrip(".")
+    if "sample_timeout_s" in text:
+        return text.rstrip(".")
+    return (
+        "its process died without raising (a crash, os._exit, or the OOM killer; Ray's "
+        "account is in the log)"
+    )

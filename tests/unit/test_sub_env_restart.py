@@ -94,3 +94,24 @@ def test_group_reports_sub_env_restarts_and_logs_tracebacks(caplog):
     assert caplog.text.count("deliberate failure at step 5") == 2
     group.stop()
     assert np.isnan(group.get_metrics()["episode_return_mean"])
+
+
+def test_the_driver_runner_failing_ends_the_run_as_a_training_failure(caplog):
+    import pytest
+
+    from rlrun.env.env_runner_group import EnvRunnerGroup
+    from rlrun.errors import TrainingFailed
+
+    probe = make_single_env(ENV)
+    spec = RLModuleSpec(
+        "rlrun.algorithms.ppo.module:PPOModule", probe.observation_space, probe.action_space, {}
+    )
+    probe.close()
+    group = EnvRunnerGroup(ENV, {"num_envs_per_env_runner": 2}, {}, spec, seed=0)
+    with caplog.at_level("WARNING", logger="rlrun.fault"), pytest.raises(TrainingFailed) as e:
+        group.sample(8)
+    group.stop()
+    assert e.value.exit_code == 1
+    assert "deliberate failure at step 5" in str(e.value)
+    assert "restart_failed_sub_environments=true" in str(e.value)
+    assert 'debug_envs.py", line' in caplog.text  # the env's traceback, for error.txt
