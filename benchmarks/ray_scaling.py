@@ -619,24 +619,7 @@ def report(res: dict[str, Any]) -> str:
                 ],
             ),
             "",
-            table(
-                ["path", "seed", "wall s", "in-run s", "env steps", "return", "peak MB", "solved"],
-                [
-                    [
-                        x["tool"],
-                        str(x["seed"]),
-                        _fmt(x["wall_s"]),
-                        _fmt(x.get("in_run_s")),
-                        _fmt(x.get("env_steps"), 0),
-                        _fmt(x.get("return_mean")),
-                        _fmt(x["peak_mb"], 0),
-                        "yes"
-                        if x["reached"]
-                        else "NO" + (f" ({x['error']})" if x.get("error") else ""),
-                    ]
-                    for x in sv["runs"]
-                ],
-            ),
+            time_to_solve.per_run_table(sv["runs"], "path"),
             "",
             f"Seeds {' '.join(map(str, sv['seeds']))}, interleaved (local 0, ray 0, local 1, ...); "
             "each a fresh `rlrun train` process timed from start to exit (with Ray: its start-up "

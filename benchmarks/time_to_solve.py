@@ -199,6 +199,26 @@ def _fmt(x: Any, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
+def per_run_table(runs: list[dict[str, Any]], first: str = "tool") -> str:
+    """One row per run, in the order they ran."""
+    return table(
+        [first, "seed", "wall s", "in-run s", "env steps", "return", "peak MB", "solved"],
+        [
+            [
+                x["tool"],
+                str(x["seed"]),
+                _fmt(x["wall_s"]),
+                _fmt(x.get("in_run_s")),
+                _fmt(x.get("env_steps"), 0),
+                _fmt(x.get("return_mean")),
+                _fmt(x["peak_mb"], 0),
+                "yes" if x["reached"] else "NO" + (f" ({x['error']})" if x.get("error") else ""),
+            ]
+            for x in runs
+        ],
+    )
+
+
 def report(res: dict[str, Any]) -> str:
     s = res["summary"]
     r, b = s["rlrun"], s.get("sb3")
@@ -246,26 +266,7 @@ def report(res: dict[str, Any]) -> str:
             ]
         )
     lines = [table(header, rows), "", "Per run (in the order they ran):", ""]
-    lines.append(
-        table(
-            ["tool", "seed", "wall s", "in-run s", "env steps", "return", "peak MB", "solved"],
-            [
-                [
-                    x["tool"],
-                    str(x["seed"]),
-                    _fmt(x["wall_s"]),
-                    _fmt(x.get("in_run_s")),
-                    _fmt(x.get("env_steps"), 0),
-                    _fmt(x.get("return_mean")),
-                    _fmt(x["peak_mb"], 0),
-                    "yes"
-                    if x["reached"]
-                    else "NO" + (f" ({x['error']})" if x.get("error") else ""),
-                ]
-                for x in res["runs"]
-            ],
-        )
-    )
+    lines.append(per_run_table(res["runs"]))
     ok_wall = r["wall_s"] <= TARGET_WALL_S and r["solved"] == r["n"]
     ok_mem = r["peak_mb"] < TARGET_PEAK_MB
     lines += [

@@ -27,6 +27,8 @@ EXAMPLES = """\
   rlrun train experiment=cartpole_ppo                # a tuned example
   rlrun train env=MountainCar-v0 algo.lr=1e-3 stop.timesteps=200000
   rlrun train env=my_pkg.envs:MyEnv env.env_config.size=8
+  rlrun train env_runner=ray                         # sample in 2 Ray actors (docs/ray.md)
+  rlrun train env_runner=ray ray.address=auto        # ... on a running Ray cluster
   rlrun train --cfg algo.gamma=0.95                  # print the composed config, train nothing
   rlrun evaluate checkpoint=~/ray_results/<experiment>/<trial>/checkpoint_000010 episodes=20
   rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010"""
@@ -35,8 +37,9 @@ TRAIN_HELP = """\
 usage: rlrun train [--cfg] [group=option ...] [key=value ...]
 
 Composes conf/config.yaml with your overrides (Hydra's syntax), checks every value against the
-schema, then trains in this process, writing results and checkpoints under
-<results_dir>/<name>/<trial>/. Training stops at the first stop criterion met.
+schema, then trains in this process (plus the Ray actors asked for: remote env runners, learners
+or evaluation runners), writing results and checkpoints under <results_dir>/<name>/<trial>/.
+Training stops at the first stop criterion met.
 
 options:
   --cfg        print the composed config as YAML and exit (nothing is trained); shows every key
@@ -51,14 +54,21 @@ keys (a few of them; `rlrun train --cfg` lists all with their values):
                 algo.entropy_coeff=0.01  algo.grad_clip=0.5  algo.model.fcnet_hiddens=[256,256]
   env.*         env.id=CartPole-v1  env.max_episode_steps=500  env.env_config.size=8  env.env_config={{size:8}}
   env_runner.*  env_runner.num_envs_per_env_runner=8  env_runner.observation_filter=MeanStdFilter
-  learner.*     learner.torch_num_threads=1
+                env_runner.num_env_runners=4 (Ray actors)  env_runner.num_cpus_per_env_runner=0.5
+  learner.*     learner.num_learners=2 (data-parallel Ray actors)  learner.num_gpus_per_learner=1
+  evaluation.*  evaluation.interval=5  evaluation.duration=10  evaluation.num_env_runners=1
+                evaluation.parallel_to_training=true  evaluation.env_config={{size:16}}
+  fault_tolerance.*  fault_tolerance.restart_failed_env_runners=true
+                fault_tolerance.restart_failed_sub_environments=true
+  ray.*         ray.address=auto  ray.num_cpus=4  ray.dashboard_host=127.0.0.1
   stop.*        stop.reward=475  stop.reward=null  stop.timesteps=200000  stop.iterations=50  stop.time_s=600
   checkpoint.*  checkpoint.frequency=10  checkpoint.num_to_keep=3  checkpoint.at_end=true
+                checkpoint.score_attribute=evaluation/env_runners/episode_return_mean
   top level     seed=0  name=my_run  results_dir=~/ray_results  log_level=INFO  console=plain  resume=PATH
 
 syntax: key=value sets a key; key=[1,2] is a list, key={{a:1}} a mapping; key=null unsets; quote
-values with spaces or commas: key='a,b'. Only the free-form env.env_config and algo.model.custom
-take new keys. Sweeps (-m, comma-separated values) arrive in a later release.
+values with spaces or commas: key='a,b'. Only the free-form env.env_config, evaluation.env_config,
+algo.model.custom and ray.runtime_env take new keys. Sweeps (-m, comma-separated values) arrive in a later release.
 
 examples:
 {examples}"""

@@ -110,7 +110,8 @@ def resolve_config(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
                     key,
                     ov.split("=", 1)[-1],
                     "cannot change a config group when resuming: the checkpoint fixes the algorithm, "
-                    "env and runners. Override single keys instead (e.g. stop.iterations=50)",
+                    "env and runners. Override single keys instead (e.g. stop.iterations=50, or "
+                    "env_runner.num_env_runners=2 to go on in Ray actors)",
                 )
             # compose() already parsed and type-checked the value against the schema.
             OmegaConf.update(base, key, OmegaConf.select(cfg, key), merge=False)

@@ -116,7 +116,7 @@ def rewrite_env_overrides(
 
 
 def open_free_form(overrides: list[str]) -> list[str]:
-    """Setting inside a free-form mapping (env.env_config, algo.model.custom) may add keys.
+    """Setting inside a free-form mapping (env.env_config, ray.runtime_env, ...) may add keys.
 
     Hydra's struct mode would demand `+` for a new key and `=` for an existing one, and rejects
     `env.env_config={a:1}` outright; `++` (set or add) does what the user means in every case.

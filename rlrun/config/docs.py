@@ -24,8 +24,8 @@ Generated from the schema by `python -m rlrun.config.docs`; do not edit by hand.
 `conf/config.yaml` composes one option of each group (`algo`, `env`, `env_runner`, `learner`,
 and optionally a tuned preset from `experiment`), then your command-line overrides. Every key's
 default lives in the schema below; the YAML files only override. A key not listed here is a
-typo and is refused, with the closest valid key suggested. Only `env.env_config` and
-`algo.model.custom` are free-form mappings.
+typo and is refused, with the closest valid key suggested. Only `env.env_config`,
+`evaluation.env_config`, `algo.model.custom` and `ray.runtime_env` are free-form mappings.
 
 `env=<id>` picks `conf/env/<id>.yaml` when it exists, else the generic `conf/env/gym.yaml` with
 `env.id=<id>`, so any Gymnasium id works; `env.id=pkg.module:Class` makes your own env class.

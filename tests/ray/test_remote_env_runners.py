@@ -132,3 +132,40 @@ def test_local_runner_follows_the_synced_weights_and_filter():
         )
     finally:
         group.stop()
+
+
+def test_a_local_checkpoint_resumes_on_remote_runners_with_its_filter(tmp_path):
+    import rlrun
+
+    small = [
+        "algo.train_batch_size_per_learner=200",
+        "algo.minibatch_size=100",
+        "algo.num_epochs=1",
+        "env_runner.num_envs_per_env_runner=2",
+        "env_runner.observation_filter=MeanStdFilter",
+    ]
+    local = rlrun.build(small)
+    try:
+        local.train()
+        path = local.save(tmp_path / "checkpoint_000001")
+        saved = local.env_runner_group.get_state()
+    finally:
+        local.stop()
+    remote = rlrun.build([*small, "env_runner.num_env_runners=2"])
+    try:
+        remote.restore(path)
+        assert remote.iteration == 1
+        master = remote.env_runner_group.get_state()
+        for k, v in saved["connector"].items():
+            np.testing.assert_array_equal(master["connector"][k], v)
+        assert master["counters"] == saved["counters"]
+        for actor in remote.env_runner_group.runners.values():
+            for k, v in actor_filter_state(actor).items():
+                np.testing.assert_array_equal(v, saved["connector"][k])
+        result = remote.train()
+        assert result["training_iteration"] == 2
+        assert (
+            result["num_env_steps_sampled_lifetime"] > saved["counters"]["num_env_steps_lifetime"]
+        )
+    finally:
+        remote.stop()
