@@ -23,9 +23,9 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-# The fast suite: deselects the learning tests marked slow.
+# The fast suite: deselects the learning tests (slow) and the tests that start Ray (ray).
 test-fast: install
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not ray"
 
 # The baseline (Stable-Baselines3) is installed on first use; pip keeps the pinned torch.
 bench: install

@@ -70,3 +70,31 @@ def test_plain_defaults_solve_cartpole(tmp_path: Path) -> None:
     """What `make train` runs: the schema defaults alone solve CartPole-v1 (stop.reward=auto)."""
     results = _run(["algo=ppo", "env=CartPole-v1", "stop.timesteps=400000", "seed=1"], tmp_path)
     assert results[-1]["env_runners"]["episode_return_mean"] >= 475
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_cartpole_solves_on_remote_runners_and_learners(tmp_path: Path) -> None:
+    """The same tuned example on Ray: 2 remote runners with the mean-std filter merged across
+    them, a remote learner, and evaluation in a remote runner; it must still solve CartPole."""
+    results = _run(
+        [
+            "experiment=cartpole_ppo",
+            "env_runner=ray",
+            "env_runner.num_cpus_per_env_runner=0.5",
+            "env_runner.observation_filter=MeanStdFilter",
+            "learner.num_learners=1",
+            "learner.num_cpus_per_learner=0.5",
+            "evaluation.interval=5",
+            "evaluation.num_env_runners=1",
+            "evaluation.num_cpus_per_env_runner=0.5",
+            "stop.timesteps=250000",
+            "seed=0",
+        ],
+        tmp_path,
+    )
+    assert results[-1]["env_runners"]["episode_return_mean"] >= 475, results[-1]["env_runners"]
+    evals = [
+        r["evaluation"]["env_runners"]["episode_return_mean"] for r in results if "evaluation" in r
+    ]
+    assert evals and max(evals) >= 400

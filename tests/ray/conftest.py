@@ -7,6 +7,7 @@ treats it as a cluster it joined and never shuts it down between tests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,3 +22,10 @@ def ray_session() -> Iterator[None]:
         ray.init(num_cpus=6, include_dashboard=False, logging_level="ERROR", namespace="rlrun")
     yield
     ray.shutdown()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.ray)
