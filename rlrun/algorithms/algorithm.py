@@ -70,7 +70,8 @@ class Algorithm:
                 self._env_obs_space,
                 self.seed,
             )
-        self._weights: dict[str, torch.Tensor] = {}
+        self._weights_copy: dict[str, torch.Tensor] | None = None
+        self._weights_stale = True
         self.sync_weights()
 
         self.iteration = 0
@@ -91,9 +92,14 @@ class Algorithm:
         obs_space = build_env_to_module(self.config["env_runner"], obs_space).observation_space(
             obs_space
         )
-        model = dict(self.algo_config.get("model", {}))
+        model = self.module_model_config()
         module_class = model.pop("module_class", None) or self.default_module_class
         return RLModuleSpec(module_class, obs_space, act_space, model)
+
+    def module_model_config(self) -> dict[str, Any]:
+        """What the module is built from: `algo.model`, plus what an algorithm's module also
+        needs from its own settings (e.g. DQN's dueling heads)."""
+        return dict(self.algo_config.get("model", {}))
 
     @property
     def reward_threshold(self) -> float | None:
@@ -130,8 +136,17 @@ class Algorithm:
 
     def sync_weights(self) -> None:
         """Send the learner's current weights (and the merged filter) to every env runner."""
-        self._weights = self.learner_group.get_weights()
-        self.env_runner_group.sync_weights(self._weights)
+        # Runners in this process copy the tensors in, Ray serializes them: no copy needed here.
+        self.env_runner_group.sync_weights(self.learner_group.get_weights(copy=False))
+        self._weights_stale = True
+
+    @property
+    def _weights(self) -> dict[str, torch.Tensor]:
+        """A copy of the current weights, for evaluation (taken when first needed)."""
+        if self._weights_stale or self._weights_copy is None:
+            self._weights_copy = self.learner_group.get_weights()
+            self._weights_stale = False
+        return self._weights_copy
 
     # --- training --------------------------------------------------------------------------
 
@@ -263,6 +278,13 @@ class Algorithm:
         from rlrun.results.checkpoint import load_state
 
         self.set_state(load_state(Path(path), self.module_spec))
+        self.restore_extra(Path(path))
+
+    def save_extra(self, folder: Path) -> None:
+        """Write algorithm-specific files into a checkpoint being written (e.g. a replay buffer)."""
+
+    def restore_extra(self, folder: Path) -> None:
+        """Read what `save_extra` wrote, if it is there."""
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Algorithm:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 from typing import Any
 
@@ -53,10 +54,15 @@ def field_docs(cls: type) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _section(title: str, prefix: str, cls: type, skip: frozenset[str] = frozenset()) -> list[str]:
+def _section(
+    title: str, prefix: str, cls: type, skip: frozenset[str] = frozenset(), instance: Any = None
+) -> list[str]:
+    """A table of cls's fields; `instance` is an owner's default for a nested section, whose
+    values win where they differ from the class's (e.g. DQN's model defaults to relu)."""
     lines = [f"## {title}", "", "| key | default | meaning |", "| --- | --- | --- |"]
-    nested: list[tuple[str, type]] = []
+    nested: list[tuple[str, Any]] = []
     docs = field_docs(cls)
+    plain = cls() if instance is not None else None
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
@@ -65,18 +71,20 @@ def _section(title: str, prefix: str, cls: type, skip: frozenset[str] = frozense
         if sub is not None:
             nested.append((f.name, sub))
             continue
+        if instance is not None and getattr(instance, f.name) != getattr(plain, f.name):
+            default = json.dumps(getattr(instance, f.name))
         lines.append(f"| `{prefix}{f.name}` | `{default}` | {doc.replace('|', chr(92) + '|')} |")
     lines.append("")
     for name, sub in nested:
-        lines += _section(f"{title}: {name}", f"{prefix}{name}.", sub)
+        lines += _section(f"{title}: {name}", f"{prefix}{name}.", type(sub), instance=sub)
     return lines
 
 
-def _dataclass_default(f: dataclasses.Field[Any]) -> type | None:
+def _dataclass_default(f: dataclasses.Field[Any]) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         value = f.default_factory()
         if dataclasses.is_dataclass(value):
-            return type(value)
+            return value
     return None
 
 

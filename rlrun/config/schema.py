@@ -133,6 +133,7 @@ class CheckpointConfig:
     num_to_keep: int | None = None  # keep only N (best by score_attribute, else newest); None: all
     score_attribute: str | None = None  # result key that ranks checkpoints for num_to_keep
     score_order: str = "max"  # max | min: which end of score_attribute is best
+    include_replay_buffer: bool = False  # replay-based algorithms: save the buffer too (npz)
 
 
 @dataclass

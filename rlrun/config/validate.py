@@ -26,6 +26,7 @@ VECTORIZE_MODES = ("sync", "async")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
 CONSOLES = ("auto", "rich", "plain", "off")
 DURATION_UNITS = ("episodes", "timesteps")
+TD_LOSSES = ("huber", "mse")
 SCORE_ORDERS = ("max", "min")
 
 _ABSENT = object()
@@ -95,6 +96,26 @@ RULES: tuple[Rule, ...] = (
     above("algo.kl_target", 0),
     at_least("algo.num_epochs", 1, integer=True),
     at_least("algo.minibatch_size", 1, integer=True),
+    # replay-based algorithms (DQN, SAC)
+    at_least("algo.replay.capacity", 1, integer=True),
+    at_least("algo.replay.alpha", 0),
+    above("algo.replay.eps", 0),
+    at_least("algo.learning_starts", 0, integer=True),
+    above("algo.training_intensity", 0),
+    at_least("algo.n_step", 1, integer=True),
+    Rule("algo.tau", lambda v: _is_num(v) and 0 < v <= 1, "a number in (0, 1]"),
+    at_least("algo.target_network_update_freq", 0, integer=True),
+    at_least("algo.min_sample_timesteps_per_iteration", 1, integer=True),
+    # DQN
+    at_least("algo.num_atoms", 1, integer=True),
+    one_of("algo.td_error_loss_fn", TD_LOSSES),
+    # SAC
+    above("algo.initial_alpha", 0),
+    Rule(
+        "algo.target_entropy",
+        lambda v: v == "auto" or _is_num(v),
+        '"auto" (-dim(A), or 0.98 log|A| for discrete actions) or a number',
+    ),
     # env
     Rule(
         "env.id",
@@ -203,8 +224,16 @@ def validate(cfg: DictConfig) -> None:
             continue
         if not rule.ok(value):
             raise ConfigError(rule.key, value, _why(rule, value), allowed=rule.allowed)
-    _check_schedule(cfg, "algo.lr", positive_constant=True)
-    _check_schedule(cfg, "algo.entropy_coeff", positive_constant=False)
+    for key in ("algo.lr", "algo.actor_lr", "algo.critic_lr", "algo.alpha_lr"):
+        _check_schedule(cfg, key, positive_constant=True)
+    for key in ("algo.entropy_coeff", "algo.replay.beta"):
+        _check_schedule(cfg, key, positive_constant=False)
+    _check_schedule(cfg, "algo.epsilon", positive_constant=False, at_most_one=True)
+    v_min, v_max = _get(cfg, "algo.v_min"), _get(cfg, "algo.v_max")
+    if _is_num(v_min) and _is_num(v_max) and v_min >= v_max:
+        raise ConfigError(
+            "algo.v_min", v_min, f"must be below algo.v_max={v_max}", allowed=f"a number < {v_max}"
+        )
     _check_minibatch(cfg)
     _check_conflicts(cfg)
 
@@ -239,14 +268,18 @@ def _check_algorithm(cfg: DictConfig) -> None:
         )
 
 
-def _check_schedule(cfg: DictConfig, key: str, *, positive_constant: bool) -> None:
+def _check_schedule(
+    cfg: DictConfig, key: str, *, positive_constant: bool, at_most_one: bool = False
+) -> None:
     value = _get(cfg, key)
-    if value is _ABSENT:
-        return
+    if value is _ABSENT or (value is None and _schema_default(cfg, key) is None):
+        return  # absent, or unused by this algorithm (SAC's lr: it has one per optimizer)
     const = "a number > 0" if positive_constant else "a number >= 0"
+    if at_most_one:
+        const += " and <= 1"
     allowed = f"{const}, or {SCHEDULE_HELP}"
     if _is_num(value):
-        if value < 0 or (positive_constant and value == 0):
+        if value < 0 or (positive_constant and value == 0) or (at_most_one and value > 1):
             raise ConfigError(key, value, "out of range.", allowed=allowed)
         return
     if not isinstance(value, list) or not value:
@@ -270,9 +303,23 @@ def _check_schedule(cfg: DictConfig, key: str, *, positive_constant: bool) -> No
                 f"env_steps must be >= 0 and non-decreasing; entry {i} has {step}.",
                 allowed=allowed,
             )
-        if val < 0:
-            raise ConfigError(key, value, f"entry {i} has a negative value {val}.", allowed=allowed)
+        if val < 0 or (at_most_one and val > 1):
+            raise ConfigError(key, value, f"entry {i} has the value {val}.", allowed=allowed)
         last_step = step
+
+
+def _schema_default(cfg: DictConfig, key: str) -> Any:
+    """The algorithm schema's default for an `algo.` key (None for other keys)."""
+    import dataclasses
+
+    from rlrun.algorithms.registry import config_class
+
+    name = _get(cfg, "algo.name")
+    if not key.startswith("algo.") or not isinstance(name, str) or name.upper() not in ALGORITHMS:
+        return None
+    fields = {f.name: f for f in dataclasses.fields(config_class(name))}
+    f = fields.get(key.split(".")[1])
+    return None if f is None or f.default is dataclasses.MISSING else f.default
 
 
 def _check_minibatch(cfg: DictConfig) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from rlrun.core import columns as C
@@ -19,6 +20,8 @@ from rlrun.core.schedules import Schedule
 from rlrun.env.rollout import Rollout
 
 TensorDict = dict[str, torch.Tensor]
+DEFAULT = "default"  # the optimizer (and lr schedule) of single-optimizer learners
+TD_ERROR = "td_error"  # per-sample metric handed back to prioritized replay, not averaged
 
 
 class Learner:
@@ -29,8 +32,8 @@ class Learner:
         self.learner_config = learner_cfg
         self.device = self._pick_device(learner_cfg)
         self.module: RLModule = module_spec.build().to(self.device)
-        self.lr_schedule = Schedule(algo_cfg["lr"])
-        self.optimizer = self.build_optimizer()
+        self.lr_schedules: dict[str, Schedule] = self.build_lr_schedules()
+        self.optimizers: dict[str, Adam] = self.build_optimizers()
         self.learner_connector: Callable[..., TensorDict] | None = self.build_learner_connector()
         self.env_steps_lifetime = 0
         self.num_updates_lifetime = 0
@@ -38,16 +41,28 @@ class Learner:
 
     # --- hooks for algorithms ------------------------------------------------------------
 
-    def build_optimizer(self) -> Adam:
+    def build_lr_schedules(self) -> dict[str, Schedule]:
+        """One learning-rate schedule per optimizer, by the optimizer's name."""
+        return {DEFAULT: Schedule(self.config["lr"])}
+
+    def build_optimizers(self) -> dict[str, Adam]:
+        """Optimizers by name. With several, `compute_loss` returns one loss per name, and each
+        loss's gradients reach only its optimizer's parameters (e.g. SAC's actor, critic, alpha)."""
         # eps=1e-5 rather than 1e-8: the PPO implementations the paper's results come from use it.
-        return Adam(self.module.parameters(), lr=self.lr_schedule.value(0), eps=1e-5)
+        lr = self.lr_schedules[DEFAULT].value(0)
+        return {DEFAULT: Adam(self.module.parameters(), lr=lr, eps=1e-5)}
 
     def build_learner_connector(self) -> Callable[..., TensorDict] | None:
         return None
 
-    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor, TensorDict]:
-        """Return the scalar loss to minimize and detached metrics (tensors) to report."""
+    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor | TensorDict, TensorDict]:
+        """Return the loss to minimize (a scalar, or one per optimizer name) and detached
+        metrics (tensors) to report. A per-sample `td_error` metric ([B]) is not averaged but
+        handed back to prioritized replay."""
         raise NotImplementedError
+
+    def after_gradient_step(self) -> None:
+        """Called after every optimizer step (e.g. to move target networks)."""
 
     def after_update(self, metrics: dict[str, float]) -> dict[str, float]:
         """Called once per `update` with the averaged metrics; may adapt coefficients."""
@@ -69,15 +84,13 @@ class Learner:
     def update_from_batch(
         self, batch: TensorDict, num_epochs: int = 1, minibatch_size: int | None = None
     ) -> dict[str, float]:
-        lr = self.lr_schedule.value(self.env_steps_lifetime)
-        self.optimizer.lr = lr
+        lrs = self._set_learning_rates()
         n = len(batch[C.OBS])
         if self.world_size > 1:
             # Every learner must take the same number of steps (each step is an all-reduce), so
             # all use the smallest shard's size; each epoch drops a different random remainder.
             n = int(self._all_reduce(torch.tensor([n]), "min")[0])
         mb = max(1, min(int(minibatch_size or n), n))
-        lr_t = torch.tensor(float(lr), device=self.device)
         collected: dict[str, list[torch.Tensor]] = {}
         self.module.train()
         for _ in range(num_epochs):
@@ -87,24 +100,78 @@ class Learner:
             for start in range(0, n - mb // 2, mb):
                 idx = perm[start : start + mb]
                 loss, metrics = self.compute_loss({k: v[idx] for k, v in batch.items()})
-                self.optimizer.zero_grad()
-                loss.backward()
-                if self.world_size > 1:
-                    self._average_gradients()
-                metrics["gradients_global_norm"] = self.clip_gradients()
-                self.optimizer.step()
-                self.num_updates_lifetime += 1
+                metrics.pop(TD_ERROR, None)
+                metrics.update(self._gradient_step(loss))
                 for k, v in metrics.items():
                     collected.setdefault(k, []).append(v.detach())
+        out = self._mean_metrics(collected, lrs)
+        out["num_module_steps_trained"] = float(n * num_epochs)
+        out.update(self.after_update(out))
+        return out
+
+    def update_from_replay(
+        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
+    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
+        """One gradient step per replayed batch (off-policy algorithms). Returns the averaged
+        metrics and, per batch, the per-sample |TD errors| for prioritized replay (or None)."""
+        self.env_steps_lifetime = env_steps_lifetime
+        lrs = self._set_learning_rates()
+        collected: dict[str, list[torch.Tensor]] = {}
+        td_errors: list[np.ndarray | None] = []
+        self.module.train()
+        trained = 0
+        for b in batches:
+            batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items() if k != "indices"}
+            loss, metrics = self.compute_loss(batch)
+            td = metrics.pop(TD_ERROR, None)
+            td_errors.append(None if td is None else td.detach().abs().cpu().numpy())
+            metrics.update(self._gradient_step(loss))
+            trained += len(b[C.OBS])
+            for k, v in metrics.items():
+                collected.setdefault(k, []).append(v.detach())
+        out = self._mean_metrics(collected, lrs)
+        out["num_module_steps_trained"] = float(trained)
+        out.update(self.after_update(out))
+        return out, td_errors
+
+    def _set_learning_rates(self) -> dict[str, float]:
+        lrs = {}
+        for name, opt in self.optimizers.items():
+            opt.lr = lrs[name] = self.lr_schedules[name].value(self.env_steps_lifetime)
+        return lrs
+
+    def _gradient_step(self, loss: torch.Tensor | TensorDict) -> TensorDict:
+        """Backward, average across learners, clip, step every optimizer; returns grad norms."""
+        for opt in self.optimizers.values():
+            opt.zero_grad()
+        if isinstance(loss, torch.Tensor):
+            loss.backward()
+        else:
+            for name, part in loss.items():
+                torch.autograd.backward(part, inputs=self.optimizers[name].params)
+        if self.world_size > 1:
+            self._average_gradients()
+        norms = {}
+        for name, opt in self.optimizers.items():
+            key = "gradients_global_norm" if name == DEFAULT else f"gradients_{name}_global_norm"
+            norms[key] = self.clip_gradients(opt.params)
+            opt.step()
+        self.num_updates_lifetime += 1
+        self.after_gradient_step()
+        return norms
+
+    def _mean_metrics(
+        self, collected: dict[str, list[torch.Tensor]], lrs: dict[str, float]
+    ) -> dict[str, float]:
         names = sorted(collected)
+        lr_t = torch.zeros((), device=self.device)
         means = torch.stack([torch.stack(collected[k]).float().mean() for k in names] or [lr_t])
         if self.world_size > 1:
             # Learners report (and adapt coefficients on) the same averaged metrics.
             means = self._all_reduce(means, "sum") / self.world_size
         out = dict(zip(names, means.tolist(), strict=False))
-        out["curr_lr"] = lr
-        out["num_module_steps_trained"] = float(n * num_epochs)
-        out.update(self.after_update(out))
+        for name, lr in lrs.items():
+            out["curr_lr" if name == DEFAULT else f"curr_{name}_lr"] = lr
         return out
 
     # --- data-parallel learning -----------------------------------------------------------------
@@ -126,7 +193,7 @@ class Learner:
 
     def _average_gradients(self) -> None:
         """Average gradients over all learners in one all-reduce of a flat buffer."""
-        params = list(self.module.parameters())
+        params = [p for p in self.module.parameters() if p.requires_grad]
         for p in params:
             if p.grad is None:  # unused this step here, perhaps not elsewhere: count it as zero
                 p.grad = torch.zeros_like(p)
@@ -138,18 +205,24 @@ class Learner:
             p.grad.copy_(flat[offset : offset + k].view_as(p))
             offset += k
 
-    def clip_gradients(self) -> torch.Tensor:
+    def clip_gradients(self, params: list[torch.nn.Parameter] | None = None) -> torch.Tensor:
         """Clip by `grad_clip_by` (value | norm | global_norm); returns the pre-clip global norm."""
-        params = [p for p in self.module.parameters() if p.grad is not None]
+        if params is None:
+            params = list(self.module.parameters())
+        params = [p for p in params if p.grad is not None]
+        if not params:
+            return torch.zeros((), device=self.device)
         clip = self.config.get("grad_clip")
         by = self.config.get("grad_clip_by", "global_norm")
-        if clip is None or by == "global_norm":
-            # clip_grad_norm_ with inf max_norm just measures.
-            return torch.nn.utils.clip_grad_norm_(params, float("inf") if clip is None else clip)
-        norm = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(p.grad) for p in params])
-        )
-        if by == "value":
+        grads = [p.grad for p in params]
+        # Fused norms: torch.nn.utils.clip_grad_norm_'s wrappers cost more than the maths for
+        # small networks, and off-policy learners clip after every step.
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        if clip is None:
+            return norm
+        if by == "global_norm":
+            torch._foreach_mul_(grads, (clip / (norm + 1e-6)).clamp(max=1.0))
+        elif by == "value":
             torch.nn.utils.clip_grad_value_(params, clip)
         else:  # "norm": each tensor on its own
             for p in params:
@@ -158,8 +231,13 @@ class Learner:
 
     # --- weights and state -------------------------------------------------------------------
 
-    def get_weights(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.module.state_dict().items()}
+    def get_weights(self, copy: bool = True) -> dict[str, torch.Tensor]:
+        """The module's tensors on the CPU; `copy=False` may return the live tensors (for a
+        consumer in this process that copies them at once)."""
+        state = self.module.state_dict()
+        if not copy and self.device.type == "cpu":
+            return {k: v.detach() for k, v in state.items()}
+        return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self.module.load_state_dict(weights)
@@ -168,7 +246,7 @@ class Learner:
         """Tensors (module, optimizer) and a JSON-able dict of everything else."""
         return {
             "module": self.get_weights(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": self._optimizer_state(),
             "extra": {
                 "env_steps_lifetime": self.env_steps_lifetime,
                 "num_updates_lifetime": self.num_updates_lifetime,
@@ -178,11 +256,32 @@ class Learner:
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.module.load_state_dict(state["module"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._load_optimizer_state(state["optimizer"])
         extra = state.get("extra", {})
         self.env_steps_lifetime = int(extra.get("env_steps_lifetime", 0))
         self.num_updates_lifetime = int(extra.get("num_updates_lifetime", 0))
         self.set_extra_state(extra)
+
+    @property
+    def optimizer(self) -> Adam:
+        """The default optimizer (single-optimizer learners have only this one)."""
+        return self.optimizers.get(DEFAULT) or next(iter(self.optimizers.values()))
+
+    def _optimizer_state(self) -> dict[str, torch.Tensor]:
+        # The default optimizer's keys stay unprefixed: single-optimizer checkpoints read as before.
+        out: dict[str, torch.Tensor] = {}
+        for name, opt in self.optimizers.items():
+            prefix = "" if name == DEFAULT else f"{name}/"
+            out.update({prefix + k: v for k, v in opt.state_dict().items()})
+        return out
+
+    def _load_optimizer_state(self, state: dict[str, torch.Tensor]) -> None:
+        for name, opt in self.optimizers.items():
+            if name == DEFAULT:
+                part = {k: v for k, v in state.items() if "/" not in k}
+            else:
+                part = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(f"{name}/")}
+            opt.load_state_dict(part)
 
     def get_extra_state(self) -> dict[str, Any]:
         return {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from rlrun.core.learner import Learner
@@ -51,9 +52,35 @@ class LearnerGroup:
         # The learners all-reduced their metrics already: rank 0 speaks for all.
         return results[0]
 
-    def get_weights(self) -> dict[str, torch.Tensor]:
+    def update_from_replay(
+        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
+    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
+        """One gradient step per replayed batch; per batch, the |TD errors| for its priorities.
+        Data-parallel learners each take an equal slice of every batch."""
         if self.local_learner is not None:
-            return self.local_learner.get_weights()
+            return self.local_learner.update_from_replay(batches, env_steps_lifetime)
+        n = len(self.actors)
+        slices = [
+            [{k: v[idx] for k, v in b.items()} for b in batches]
+            for idx in np.array_split(np.arange(len(batches[0]["indices"])), n)
+        ]
+        results = self._get(
+            [
+                a.update_from_replay.remote(s, env_steps_lifetime)
+                for a, s in zip(self.actors, slices, strict=True)
+            ]
+        )
+        metrics = results[0][0]
+        td_errors = [
+            None if parts[0] is None else np.concatenate(parts)
+            for parts in zip(*(tds for _, tds in results), strict=True)
+        ]
+        return metrics, td_errors
+
+    def get_weights(self, copy: bool = True) -> dict[str, torch.Tensor]:
+        """The current weights; `copy=False` lets a local learner hand out its live tensors."""
+        if self.local_learner is not None:
+            return self.local_learner.get_weights(copy=copy)
         return self._get(self.actors[0].get_weights.remote())
 
     def get_state(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from typing import Any
 
+import numpy as np
 import torch
 
 from rlrun.core.learner import Learner
@@ -59,6 +60,11 @@ class LearnerActor:
 
     def update(self, rollouts: list[Rollout], env_steps_lifetime: int) -> dict[str, float]:
         return self.learner.update(rollouts, env_steps_lifetime)
+
+    def update_from_replay(
+        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
+    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
+        return self.learner.update_from_replay(batches, env_steps_lifetime)
 
     def get_weights(self) -> dict[str, torch.Tensor]:
         return self.learner.get_weights()

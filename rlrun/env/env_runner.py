@@ -70,6 +70,7 @@ class EnvRunner:
         self._episode_lengths: list[int] = []
         self._sub_env_failures: list[str] = []
         self.num_env_steps_lifetime = 0
+        self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
 
     # --- sampling --------------------------------------------------------------------------
 
@@ -151,6 +152,8 @@ class EnvRunner:
             episode_lengths=self._episode_lengths,
             connector_delta=connector.pop_delta(),
             sub_env_failures=self._sub_env_failures,
+            runner_index=self.worker_index,
+            fresh=fresh,
         )
         self._episode_returns, self._episode_lengths, self._sub_env_failures = [], [], []
         self.num_env_steps_lifetime += rollout.env_steps
@@ -243,7 +246,16 @@ class EnvRunner:
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         assert self.module is not None
-        self.module.load_state_dict(weights)
+        if self._weight_targets is None:
+            self._weight_targets = self.module.state_dict(keep_vars=True)
+        targets = self._weight_targets
+        if weights.keys() != targets.keys():
+            self.module.load_state_dict(weights)  # raises, naming the keys that differ
+            return
+        # One fused copy instead of load_state_dict's walk over every submodule: off-policy
+        # algorithms sync after every few gradient steps.
+        with torch.no_grad():
+            torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
 
     def sync(
         self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray] | None

@@ -27,6 +27,8 @@ class Rollout:
     # What the runner's stateful connectors (the mean-std filter) learned while sampling it.
     connector_delta: dict[str, np.ndarray] = field(default_factory=dict)
     sub_env_failures: list[str] = field(default_factory=list)  # tracebacks of recreated sub-envs
+    runner_index: int = 0  # which runner sampled it: 0 in the driver, 1..N remote
+    fresh: bool = False  # its first row starts new episodes in every sub-env (a (re)started runner)
 
     @property
     def num_steps(self) -> int:

@@ -76,6 +76,7 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
     save_file({"torch": torch.get_rng_state()}, str(adir / "rng.safetensors"))
 
     (tmp / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(algo.config)))
+    algo.save_extra(tmp)
     _write_json(
         tmp / MARKER,
         {
