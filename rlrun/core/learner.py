@@ -25,6 +25,10 @@ TD_ERROR = "td_error"  # per-sample metric handed back to prioritized replay, no
 
 
 class Learner:
+    # True when each of compute_loss's losses depends on its own optimizer's parameters only:
+    # then one backward pass of their sum replaces one pass per loss (SAC: about 1 ms a step).
+    joint_backward: bool = False
+
     def __init__(
         self, algo_cfg: dict[str, Any], learner_cfg: dict[str, Any], module_spec: RLModuleSpec
     ) -> None:
@@ -146,6 +150,8 @@ class Learner:
             opt.zero_grad()
         if isinstance(loss, torch.Tensor):
             loss.backward()
+        elif self.joint_backward:
+            torch.stack(list(loss.values())).sum().backward()
         else:
             for name, part in loss.items():
                 torch.autograd.backward(part, inputs=self.optimizers[name].params)

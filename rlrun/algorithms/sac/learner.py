@@ -17,6 +17,8 @@ critics) never moves the critics, and the critic loss never moves the policy.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gymnasium as gym
@@ -49,6 +51,7 @@ def resolve_target_entropy(spec: Any, action_space: gym.Space) -> float:
 
 class SACLearner(OffPolicyLearner):
     module: SACModule
+    joint_backward = True  # critic, actor and alpha losses touch disjoint parameters
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,10 +102,11 @@ class SACLearner(OffPolicyLearner):
 
         # Policy (2018a, J_pi with the reparameterization a~ = tanh(mean + std * eps)):
         #   J_pi = E_s,eps[ alpha log pi(a~|s) - min_i Q_i(s, a~) ]
-        # The critics are evaluated afresh on a~ (not the critic loss's graph), and only the
-        # actor optimizer's parameters receive this loss's gradients.
+        # The critics are evaluated afresh on a~ with their weights frozen, so each loss reaches
+        # only its own optimizer's parameters and one backward pass serves all three.
         actions, logp = SquashedGaussian(out[C.ACTION_DIST_INPUTS]).sample_with_logp()
-        q_pi = m.q(batch[C.OBS], actions).amin(dim=0)
+        with _frozen(m.qs):  # the gradient reaches a~ (and pi) but not the critics' weights
+            q_pi = m.q(batch[C.OBS], actions).amin(dim=0)
         actor_loss = (alpha * logp - q_pi).mean()
 
         # Temperature (2018b, section 5): J(alpha) = E_a~pi[ -alpha (log pi(a|s) + H_target) ],
@@ -198,3 +202,16 @@ class SACLearner(OffPolicyLearner):
             TD_ERROR: td_error,
         }
         return losses, metrics
+
+
+@contextmanager
+def _frozen(module: torch.nn.Module) -> Iterator[None]:
+    """Evaluate `module` without recording gradients for its weights (inputs still get them)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
