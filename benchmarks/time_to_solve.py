@@ -20,6 +20,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,11 @@ def run_rlrun(
     mark: dict[str, Any],
     extra: list[str] | tuple[str, ...] = (),
     timeout_s: float | None = None,
+    inspect: Callable[[Path], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One fresh `rlrun train` process; `extra`: more overrides (e.g. env_runner=ray)."""
+    """One fresh `rlrun train` process; `extra`: more overrides (e.g. env_runner=ray).
+    `inspect(trial_dir)`, if given, reads more from the run's trial folder (result.json,
+    params.json) before it is deleted; what it returns is added to the record."""
     tmp = tempfile.mkdtemp(prefix="rlrun-bench-")
     try:
         cmd = [
@@ -101,6 +105,8 @@ def run_rlrun(
             reached=value is not None and value >= mark["reach"],
             iterations=last["training_iteration"],
         )
+        if inspect is not None:
+            rec.update(inspect(results[0].parent))
         if p.returncode != 0:
             rec["error"] = f"exit code {p.returncode}; stderr: {_tail(p.stderr)}"
         return rec

@@ -26,12 +26,15 @@ class DQNConfig(OffPolicyConfig):
     name: str = "DQN"
     # ReLU: these learners update after every few env steps, and tanh costs twice as much here.
     model: ModelConfig = field(default_factory=lambda: ModelConfig(fcnet_activation="relu"))
-    lr: Any = 5e-4  # learning rate: a float or a schedule [[env_steps, value], ...]
+    # Tuned for small control tasks on a CPU: few large batches (one step of 256 per 8 env
+    # steps) and a brisk lr; conf/experiment/cartpole_dqn.yaml adds only its stop criteria.
+    lr: Any = 2e-3  # learning rate: a float or a schedule [[env_steps, value], ...]
     gamma: float = 0.99  # discount factor, in [0, 1]
     grad_clip: float | None = 10.0  # clip gradients at this threshold (None: no clipping)
-    train_batch_size_per_learner: int = 64  # transitions per replayed batch (per learner)
-    learning_starts: int = 1000  # env steps sampled before the first update
-    training_intensity: float = 16.0  # replayed transitions per sampled env step
+    train_batch_size_per_learner: int = 256  # transitions per replayed batch (per learner)
+    learning_starts: int = 500  # env steps sampled before the first update
+    training_intensity: float = 32.0  # replayed transitions per sampled env step
+    n_step: int = 3  # steps summed into each return before bootstrapping (Rainbow uses 3)
     tau: float = 1.0  # target update: target += tau * (online - target); 1: a copy
     target_network_update_freq: int = 500  # env steps between target updates; 0: every update
     double_q: bool = True  # pick the bootstrap action with the online net (van Hasselt 2016)
@@ -40,5 +43,5 @@ class DQNConfig(OffPolicyConfig):
     v_min: float = -10.0  # C51: lowest return on the support
     v_max: float = 10.0  # C51: highest return on the support
     # Epsilon-greedy exploration: a float, or a schedule [[env_steps, value], ...].
-    epsilon: Any = field(default_factory=lambda: [[0, 1.0], [10000, 0.02]])  # P(random action)
+    epsilon: Any = field(default_factory=lambda: [[0, 1.0], [5000, 0.02]])  # P(random action)
     td_error_loss_fn: str = "huber"  # huber | mse (0.5 td^2); C51 always uses cross-entropy
