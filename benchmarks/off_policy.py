@@ -207,10 +207,17 @@ def learner_stats(trial: Path) -> dict[str, Any]:
 def run_rlrun(algo: str, seed: int, mark: dict[str, Any]) -> dict[str, Any]:
     rec = time_to_solve.run_rlrun(seed, mark, timeout_s=RLRUN_TIMEOUT_S, inspect=learner_stats)
     rec["algo"] = algo
-    rec["budget"] = mark["budget_timesteps"]
-    if rec.get("env_steps") is not None and rec["env_steps"] > mark["budget_timesteps"]:
-        rec["reached"] = False  # reached, but past the budget
-        rec.setdefault("error", f"over the budget of {mark['budget_timesteps']} env steps")
+    return _within_budget(rec, mark)
+
+
+def _within_budget(rec: dict[str, Any], mark: dict[str, Any]) -> dict[str, Any]:
+    """`reached` only if the threshold was reached within the budget: both tools stop at a
+    boundary (rlrun's iteration, SB3 DQN's 256-step collection) that may pass the budget."""
+    budget, steps = mark["budget_timesteps"], rec.get("env_steps")
+    rec["budget"] = budget
+    if rec.get("reached") and steps is not None and steps > budget:
+        rec["reached"] = False
+        rec.setdefault("error", f"reached at {steps:,} env steps, over the budget of {budget:,}")
     return rec
 
 
@@ -237,7 +244,6 @@ def run_sb3(algo: str, seed: int, mark: dict[str, Any], threads: int) -> dict[st
     p = run_measured(cmd, cwd=str(ROOT), timeout_s=SB3_TIMEOUT_S)
     rec = time_to_solve._record("sb3", seed, p)
     rec["algo"] = algo
-    rec["budget"] = mark["budget_timesteps"]
     try:
         out = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -263,7 +269,7 @@ def run_sb3(algo: str, seed: int, mark: dict[str, Any], threads: int) -> dict[st
         learner_share=out["update_s"] / out["learn_s"] if out["learn_s"] > 0 else None,
         env_steps_per_in_run_s=out["env_steps"] / out["learn_s"] if out["learn_s"] > 0 else None,
     )
-    return rec
+    return _within_budget(rec, mark)
 
 
 def _sb3_child(algo: str, seed: int, target: float, window: int, cap: int, threads: int) -> None:

@@ -383,14 +383,15 @@ def test_config_defaults_and_every_field_documented_on_its_line():
     from rlrun.config.docs import field_docs
 
     cfg = DQNConfig()
-    assert (cfg.name, cfg.lr, cfg.double_q, cfg.dueling, cfg.num_atoms) == (
+    # Rainbow's options that cost nothing on a CPU are on; C51 and prioritized replay are opt-in.
+    assert (cfg.name, cfg.double_q, cfg.dueling, cfg.num_atoms, cfg.n_step) == (
         "DQN",
-        5e-4,
         True,
         True,
         1,
+        3,
     )
-    assert cfg.epsilon == [[0, 1.0], [10000, 0.02]]
+    assert cfg.epsilon[0] == [0, 1.0] and cfg.epsilon[-1][1] < 0.1  # explore fully, then little
     assert DQNConfig().epsilon is not cfg.epsilon  # no shared mutable default
     docs = field_docs(DQNConfig)
     own = ("double_q", "dueling", "num_atoms", "v_min", "v_max", "epsilon", "td_error_loss_fn")
