@@ -25,9 +25,9 @@ Stable-Baselines3 with rl-zoo3's hyperparameters measured side by side in the sa
    SB3: the child times every model.train() call (gradient steps counted) and every
    collect_rollouts() call (env steps counted).
 
-    .venv/bin/python benchmarks/off_policy.py                   # 3 seeds, with SB3: ~10 min
-    .venv/bin/python benchmarks/off_policy.py --no-sb3          # rlrun only, ~3 min
-    .venv/bin/python benchmarks/off_policy.py --quick           # 1 seed, no SB3: ~1 min
+    .venv/bin/python benchmarks/off_policy.py              # 3 seeds with SB3: ~15 min on 2 cores
+    .venv/bin/python benchmarks/off_policy.py --no-sb3     # rlrun only: ~3 min
+    .venv/bin/python benchmarks/off_policy.py --quick      # 1 seed, no SB3: ~1 min
     .venv/bin/python benchmarks/off_policy.py --algos sac --seeds 0 1
 """
 
@@ -458,7 +458,7 @@ def report(res: dict[str, Any]) -> str:
     for algo in res["algos"]:
         label, mark = EXPERIMENTS[algo]["label"], marks[algo]
         r, b = s[algo]["rlrun"], s[algo].get("sb3")
-        goal = f"{mark['reach']:g} in {mark['budget_timesteps'] // 1000}k"
+        goal = f"{mark['reach']:g} within {mark['budget_timesteps']:,} steps"
         for name, d in (("rlrun", r), (sb3_name, b)):
             if d is None:
                 continue

@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/run_all.py            # the full run: 3 seeds, 5 repetitions
     .venv/bin/python benchmarks/run_all.py --quick    # 1 seed, 2 repetitions: a smoke check
-    .venv/bin/python benchmarks/run_all.py --no-ray   # without ray_scaling.py (the longest part)
+    .venv/bin/python benchmarks/run_all.py --no-ray   # without ray_scaling.py
+    .venv/bin/python benchmarks/run_all.py --no-off-policy   # without off_policy.py
 
-The baseline of time_to_solve.py is Stable-Baselines3 (the `bench` extra: pip install -e '.[bench]').
-Without it the rlrun side still runs and RESULTS.md marks the baseline as not measured.
+The baselines of time_to_solve.py and off_policy.py are Stable-Baselines3 (the `bench` extra:
+pip install -e '.[bench]'). Without it the rlrun side still runs and RESULTS.md marks the
+baselines as not measured. --quick runs off_policy.py without its (slow) baseline.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import off_policy  # noqa: E402
 import ray_scaling  # noqa: E402
 import sampler_efficiency  # noqa: E402
 import time_to_solve  # noqa: E402
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sb3-threads", type=int, default=1)
     ap.add_argument("--no-pendulum", action="store_true")
     ap.add_argument("--no-ray", action="store_true", help="skip ray_scaling.py")
+    ap.add_argument("--no-off-policy", action="store_true", help="skip off_policy.py")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -69,14 +73,14 @@ def main(argv: list[str] | None = None) -> None:
     mach_before = machine()
     t0 = time.perf_counter()
 
-    print(f"[1/3] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
+    print(f"[1/4] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
     tts = time_to_solve.run(
         seeds, with_sb3=True, sb3_threads=args.sb3_threads, log=lambda m: print(m, flush=True)
     )
     tts_md = time_to_solve.report(tts)
     print("\n" + tts_md + "\n", flush=True)
 
-    print(f"[2/3] sampler efficiency, {reps} repetitions per case", flush=True)
+    print(f"[2/4] sampler efficiency, {reps} repetitions per case", flush=True)
     samp = sampler_efficiency.run(
         reps, args.steps, not args.no_pendulum, log=lambda m: print(m, flush=True)
     )
@@ -90,10 +94,30 @@ def main(argv: list[str] | None = None) -> None:
         ray_opts["reps"] = args.reps
     ray_md = "Not measured (`--no-ray`)."
     if not args.no_ray:
-        print("[3/3] Ray scaling: local vs remote env runners", flush=True)
+        print("[3/4] Ray scaling: local vs remote env runners", flush=True)
         ray_res = ray_scaling.run(**ray_opts, log=lambda m: print(m, flush=True))
         ray_md = ray_scaling.report(ray_res)
         print("\n" + ray_md + "\n", flush=True)
+
+    # Off-policy: its own sizes (off_policy.FULL / QUICK: --quick runs no SB3), this run's seeds.
+    off_opts = off_policy.sizes(args.quick)
+    off_opts["seeds"] = seeds
+    off_md = "Not measured (`--no-off-policy`)."
+    off_res = None
+    if not args.no_off_policy:
+        print(
+            f"[4/4] off-policy time to solve, DQN CartPole-v1 and SAC Pendulum-v1, seeds {seeds}"
+            + (" (interleaved rlrun / SB3)" if off_opts["with_sb3"] else " (rlrun only)"),
+            flush=True,
+        )
+        off_res = off_policy.run(
+            off_opts["seeds"],
+            with_sb3=off_opts["with_sb3"],
+            sb3_threads=args.sb3_threads,
+            log=lambda m: print(m, flush=True),
+        )
+        off_md = off_policy.report(off_res)
+        print("\n" + off_md + "\n", flush=True)
 
     elapsed = time.perf_counter() - t0
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -108,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         "stable-baselines3": _version("stable-baselines3"),
     }
     mark = tts["mark"]
+    off_sb3 = off_res is not None and off_res["with_sb3"]
     md = [
         "# rlrun benchmarks",
         "",
@@ -161,12 +186,39 @@ def main(argv: list[str] | None = None) -> None:
                 + f" --reps {ray_opts['reps']} --seeds {seeds_s}"
             ]
         ),
+        *(
+            []
+            if args.no_off_policy
+            else [
+                f"{py} benchmarks/off_policy.py --seeds {seeds_s}"
+                + ("" if off_opts["with_sb3"] else " --no-sb3")
+                + f" --sb3-threads {args.sb3_threads}"
+            ]
+        ),
         "# what time_to_solve.py starts, per seed S (each a fresh process, timed start to exit):",
         f"{_rel(Path(time_to_solve.rlrun_cmd()[0]))}"
         f"{' -m rlrun' if len(time_to_solve.rlrun_cmd()) > 1 else ''} train "
         f"experiment={mark['experiment']} seed=S results_dir=<tmp dir> console=plain",
         f"{py} benchmarks/sb3_cartpole.py --seed S --target {mark['reach']} --cap 300000 "
         f"--threads {args.sb3_threads}",
+        *(
+            []
+            if args.no_off_policy
+            else [
+                "# what off_policy.py starts, per seed S and E in cartpole_dqn, pendulum_sac:",
+                f"{_rel(Path(time_to_solve.rlrun_cmd()[0]))}"
+                f"{' -m rlrun' if len(time_to_solve.rlrun_cmd()) > 1 else ''} train "
+                "experiment=E seed=S results_dir=<tmp dir> console=plain",
+                *(
+                    [
+                        f"{py} benchmarks/off_policy.py --_sb3-child dqn|sac --seed S "
+                        f"--sb3-threads {args.sb3_threads}   # the SB3 baseline"
+                    ]
+                    if off_sb3
+                    else []
+                ),
+            ]
+        ),
         "```",
         "",
         "## 1. Time to solve CartPole-v1",
@@ -208,6 +260,17 @@ def main(argv: list[str] | None = None) -> None:
         "",
         ray_md,
         "",
+        "## 4. Off-policy: DQN and SAC time to solve",
+        "",
+        "rlrun's tuned examples `experiment=cartpole_dqn` (20-episode mean return 450 within 50k "
+        "env steps) and `experiment=pendulum_sac` (-250 within 20k), each a fresh `rlrun train` "
+        "process timed from start to exit, seeds interleaved; the gradient updates per second of "
+        "each learner and the sampler's env steps/s, from the runs' result.json. Baseline: "
+        "Stable-Baselines3 DQN and SAC with rl-zoo3's hyperparameters, stopped at the same "
+        "criterion" + ("." if off_sb3 or off_res is None else " (not measured in this run)."),
+        "",
+        off_md,
+        "",
         "## Targets (issue 2, 2-core CPU machine)",
         "",
         "- CartPole-v1 solved (100-episode mean return >= 475) in at most 10 s median from "
@@ -219,6 +282,12 @@ def main(argv: list[str] | None = None) -> None:
         "(about 70k env steps); RLlib 2.60's tuned example 62 s in one process (26 s with 16 envs "
         "per runner, 120k env steps), its EnvRunner at 16-18% of the raw limit, its processes "
         "at 0.9-1.2 GB together.",
+        "",
+        "## Targets (issue 4, 2-core CPU machine)",
+        "",
+        "- DQN on CartPole-v1: a 20-episode mean return of 450 in at most 20 s median from "
+        "process start; SAC on Pendulum-v1: -250 in at most 30 s; every seed within the "
+        "tuned example's budget (50k / 20k env steps). For scale: section 4's last paragraphs.",
         "",
     ]
     args.out.write_text("\n".join(md))

@@ -157,7 +157,8 @@ class Algorithm:
     def timer(self, name: str):  # noqa: ANN201 - a context manager
         t0 = time.perf_counter()
         yield
-        self._timers[name] = time.perf_counter() - t0
+        # Summed: an off-policy iteration runs many sample/update rounds.
+        self._timers[name] = self._timers.get(name, 0.0) + time.perf_counter() - t0
 
     def train(self) -> dict[str, Any]:
         """One iteration: `training_step` plus bookkeeping. Returns the nested result dict."""

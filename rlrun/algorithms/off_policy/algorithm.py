@@ -85,7 +85,13 @@ class OffPolicyAlgorithm(Algorithm):
                 if m:
                     metrics.append(m)
                 self.sync_weights()
-        learner = {k: float(np.mean([m[k] for m in metrics if k in m])) for k in metrics[-1]}
+        # Losses and rates are averaged over the rounds; counts of trained samples add up.
+        learner = {
+            k: float(
+                (np.sum if k.startswith("num_") else np.mean)([m[k] for m in metrics if k in m])
+            )
+            for k in metrics[-1]
+        }
         return {
             "learners": {DEFAULT_MODULE_ID: learner} if learner else {},
             "num_env_steps_sampled": sampled,
