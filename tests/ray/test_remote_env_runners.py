@@ -169,3 +169,27 @@ def test_a_local_checkpoint_resumes_on_remote_runners_with_its_filter(tmp_path):
         )
     finally:
         remote.stop()
+
+
+def test_dqn_samples_from_remote_runners_into_their_own_replay_columns():
+    import rlrun
+
+    algo = rlrun.build(
+        [
+            "algo=dqn",
+            "env_runner.num_env_runners=2",
+            "env_runner.num_envs_per_env_runner=2",
+            "algo.min_sample_timesteps_per_iteration=200",
+            "algo.learning_starts=100",
+        ]
+    )
+    try:
+        result = algo.train()
+        # Each remote call brought a whole iteration's share: 200 steps over 4 sub-envs.
+        assert algo.fragment_length() == 50
+        assert result["replay"]["size"] == result["num_env_steps_sampled_lifetime"] >= 190
+        # Runner 1 fills columns 0-1, runner 2 columns 2-3.
+        assert algo.replay.num_columns == 4 and (algo.replay._sizes > 0).all()
+        assert result["learners"]["default_policy"]["num_module_steps_trained"] > 0
+    finally:
+        algo.stop()
