@@ -82,9 +82,9 @@ class OffPolicyAlgorithm(Algorithm):
             if self.num_env_steps_sampled_lifetime >= int(cfg["learning_starts"]):
                 with self.timer("learner_update_timer"):
                     m = self._replay_and_update(steps)
-                if m:
+                if m:  # weights changed: the runners act with them from the next round
                     metrics.append(m)
-                self.sync_weights()
+                    self.sync_weights()
         # Losses and rates are averaged over the rounds; counts of trained samples add up.
         learner = {
             k: float(
