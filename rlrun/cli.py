@@ -25,6 +25,8 @@ EXAMPLES = """\
   rlrun train                                        # PPO on CartPole-v1, the defaults
   rlrun train algo=ppo env=CartPole-v1 seed=1
   rlrun train experiment=cartpole_ppo                # a tuned example
+  rlrun train experiment=cartpole_dqn                # DQN (Rainbow options), docs/off_policy.md
+  rlrun train algo=sac env=Pendulum-v1               # SAC
   rlrun train env=MountainCar-v0 algo.lr=1e-3 stop.timesteps=200000
   rlrun train env=my_pkg.envs:MyEnv env.env_config.size=8
   rlrun train env_runner=ray                         # sample in 2 Ray actors (docs/ray.md)
