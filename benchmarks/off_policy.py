@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE))
 
 import time_to_solve  # noqa: E402
 from _measure import median, print_report, run_measured, table  # noqa: E402
+from _sb3 import learn_until  # noqa: E402
 
 ROOT = HERE.parent
 _fmt = time_to_solve._fmt
@@ -275,36 +276,15 @@ def run_sb3(algo: str, seed: int, mark: dict[str, Any], threads: int) -> dict[st
 def _sb3_child(algo: str, seed: int, target: float, window: int, cap: int, threads: int) -> None:
     """Train SB3 with the zoo's hyperparameters until the `window`-episode mean return reaches
     `target` or `cap` env steps; print one JSON line."""
-    from collections import deque
 
     t_start = time.perf_counter()
     import torch
     from stable_baselines3 import DQN, SAC
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
     if threads > 0:
         torch.set_num_threads(threads)
     zoo = ZOO[algo]
-
-    class StopAtReturn(BaseCallback):
-        """Stop once the mean of the last `window` finished episodes' returns reaches `target`
-        (from the Monitor's episode infos of this very step)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.returns: deque[float] = deque(maxlen=window)
-            self.reached = False
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                ep = info.get("episode")
-                if ep is not None:
-                    self.returns.append(float(ep["r"]))
-            if len(self.returns) == window and sum(self.returns) / window >= target:
-                self.reached = True
-                return False
-            return True
 
     env = make_vec_env(zoo["env"], n_envs=1, seed=seed)
     cls = {"dqn": DQN, "sac": SAC}[algo]
@@ -330,27 +310,9 @@ def _sb3_child(algo: str, seed: int, target: float, window: int, cap: int, threa
     model.train = timed_train  # type: ignore[method-assign]
     model.collect_rollouts = timed_collect  # type: ignore[method-assign]
 
-    cb = StopAtReturn()
-    t_learn = time.perf_counter()
-    model.learn(total_timesteps=cap, callback=cb)
-    t_end = time.perf_counter()
-    env.close()
-    rets = cb.returns
-    print(
-        json.dumps(
-            {
-                "env_steps": int(model.num_timesteps),
-                "reached": cb.reached,
-                "return_mean": sum(rets) / len(rets) if rets else None,
-                "learn_s": t_end - t_learn,
-                "in_process_s": t_end - t_start,
-                "batch_size": int(model.batch_size),
-                **acc,
-                "torch_threads": torch.get_num_threads(),
-            }
-        ),
-        flush=True,
-    )
+    # The window must be full: the stop matches rlrun's 20-episode mean only once it exists.
+    out = learn_until(model, env, cap, target, window, t_start, full_window=True)
+    print(json.dumps({**out, "batch_size": int(model.batch_size), **acc}), flush=True)
 
 
 # --- all of it ------------------------------------------------------------------------------------

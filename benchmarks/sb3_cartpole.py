@@ -5,7 +5,8 @@ Run as its own process (time_to_solve.py times it from process start to exit, li
 
     .venv/bin/python benchmarks/sb3_cartpole.py --seed 0
 
-The last stdout line is a JSON object: env_steps, reached, return_mean, train_s, torch_threads.
+The last stdout line is a JSON object: env_steps, reached, return_mean, learn_s, in_process_s,
+torch_threads.
 
 rl-zoo3 hyperparams/ppo.yml, CartPole-v1:
     n_envs: 8, n_timesteps: 1e5, policy: MlpPolicy, n_steps: 32, batch_size: 256,
@@ -22,7 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections import deque
+
+from _sb3 import learn_until  # the script's folder is on sys.path when run
 
 ZOO = {
     "n_envs": 8,
@@ -51,7 +53,6 @@ def main() -> None:
     t_start = time.perf_counter()
     import torch
     from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
     if args.threads > 0:
@@ -65,28 +66,6 @@ def main() -> None:
             return initial * max(0.0, 1.0 - t / horizon)
 
         return schedule
-
-    class StopAtReturn(BaseCallback):
-        """Stop once the mean of the last `window` finished episodes' returns reaches `target`.
-
-        It reads the Monitor's episode infos of this very step (SB3 fills its own
-        ep_info_buffer, also 100 long, only after the callback has run).
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.returns: deque[float] = deque(maxlen=args.window)
-            self.reached = False
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                ep = info.get("episode")
-                if ep is not None:
-                    self.returns.append(float(ep["r"]))
-            if self.returns and sum(self.returns) / len(self.returns) >= args.target:
-                self.reached = True
-                return False
-            return True
 
     env = make_vec_env("CartPole-v1", n_envs=ZOO["n_envs"], seed=args.seed)
     model = PPO(
@@ -104,25 +83,8 @@ def main() -> None:
         device="cpu",
         verbose=0,
     )
-    cb = StopAtReturn()
-    t_train = time.perf_counter()
-    model.learn(total_timesteps=cap, callback=cb)
-    t_end = time.perf_counter()
-    env.close()
-    rets = cb.returns
-    print(
-        json.dumps(
-            {
-                "env_steps": int(model.num_timesteps),
-                "reached": cb.reached,
-                "return_mean": sum(rets) / len(rets) if rets else None,
-                "train_s": t_end - t_train,
-                "in_process_s": t_end - t_start,
-                "torch_threads": torch.get_num_threads(),
-            }
-        ),
-        flush=True,
-    )
+    out = learn_until(model, env, cap, args.target, args.window, t_start)
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def run_sb3(seed: int, mark: dict[str, Any], threads: int, cap: int) -> dict[str
         rec.update(reached=False, error=f"exit code {p.returncode}; stderr: {_tail(p.stderr)}")
         return rec
     rec.update(
-        in_run_s=out["train_s"],
+        in_run_s=out["learn_s"],
         env_steps=out["env_steps"],
         return_mean=out["return_mean"],
         reached=out["reached"],
