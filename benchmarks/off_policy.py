@@ -242,24 +242,14 @@ def run_sb3(algo: str, seed: int, mark: dict[str, Any], threads: int) -> dict[st
         "--sb3-threads",
         str(threads),
     ]
-    p = run_measured(cmd, cwd=str(ROOT), timeout_s=SB3_TIMEOUT_S)
-    rec = time_to_solve._record("sb3", seed, p)
+    rec, out = time_to_solve.sb3_record(
+        seed, run_measured(cmd, cwd=str(ROOT), timeout_s=SB3_TIMEOUT_S)
+    )
     rec["algo"] = algo
-    try:
-        out = json.loads(p.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        rec.update(
-            reached=False,
-            error=f"exit code {p.returncode}; stderr: {time_to_solve._tail(p.stderr)}",
-        )
+    if out is None:
         return rec
     ups = out["updates"] / out["update_s"] if out["update_s"] > 0 else None
     rec.update(
-        in_run_s=out["learn_s"],
-        env_steps=out["env_steps"],
-        return_mean=out["return_mean"],
-        reached=out["reached"],
-        torch_threads=out["torch_threads"],
         batch=out["batch_size"],
         updates_total=out["updates"],
         updates_per_s=ups,

@@ -114,6 +114,25 @@ def run_rlrun(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sb3_record(seed: int, p: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The record of a finished SB3 child process (its last stdout line is a JSON object from
+    _sb3.learn_until), and that object (None when the child failed)."""
+    rec = _record("sb3", seed, p)
+    try:
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        rec.update(reached=False, error=f"exit code {p.returncode}; stderr: {_tail(p.stderr)}")
+        return rec, None
+    rec.update(
+        in_run_s=out["learn_s"],
+        env_steps=out["env_steps"],
+        return_mean=out["return_mean"],
+        reached=out["reached"],
+        torch_threads=out["torch_threads"],
+    )
+    return rec, out
+
+
 def run_sb3(seed: int, mark: dict[str, Any], threads: int, cap: int) -> dict[str, Any]:
     cmd = [
         sys.executable,
@@ -127,20 +146,7 @@ def run_sb3(seed: int, mark: dict[str, Any], threads: int, cap: int) -> dict[str
         "--threads",
         str(threads),
     ]
-    p = run_measured(cmd, cwd=str(ROOT))
-    rec = _record("sb3", seed, p)
-    try:
-        out = json.loads(p.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        rec.update(reached=False, error=f"exit code {p.returncode}; stderr: {_tail(p.stderr)}")
-        return rec
-    rec.update(
-        in_run_s=out["learn_s"],
-        env_steps=out["env_steps"],
-        return_mean=out["return_mean"],
-        reached=out["reached"],
-        torch_threads=out["torch_threads"],
-    )
+    rec, _ = sb3_record(seed, run_measured(cmd, cwd=str(ROOT)))
     return rec
 
 
