@@ -364,13 +364,7 @@ def solve(seeds: list[int], log: Any) -> dict[str, Any]:
             rec = time_to_solve.run_rlrun(seed, mark, extra, timeout_s=SOLVE_TIMEOUT_S)
             rec["tool"] = label
             runs.append(rec)
-            log(
-                f"  {label:5s} seed {seed}: {rec['wall_s']:6.1f} s wall, "
-                f"{rec.get('env_steps', '?')} env steps, "
-                f"return {_fmt(rec.get('return_mean'))}, peak {rec['peak_mb']:.0f} MB"
-                + ("" if rec["reached"] else "  NOT SOLVED")
-                + (f"  [{rec['error']}]" if rec.get("error") else "")
-            )
+            log(time_to_solve.progress_line(label, seed, rec))
     summary = {}
     for label in ("local", "ray"):
         rs = [r for r in runs if r["tool"] == label]

@@ -168,13 +168,7 @@ def run(
                 else run_sb3(seed, mark, sb3_threads, sb3_cap)
             )
             runs.append(rec)
-            log(
-                f"  {tool:5s} seed {seed}: {rec['wall_s']:6.1f} s wall, "
-                f"{rec.get('env_steps', '?')} env steps, return {_fmt(rec.get('return_mean'), 1)}, "
-                f"peak {rec['peak_mb']:.0f} MB"
-                + ("" if rec["reached"] else "  NOT SOLVED")
-                + (f"  [{rec['error']}]" if rec.get("error") else "")
-            )
+            log(progress_line(tool, seed, rec))
     return {
         "seeds": seeds,
         "mark": mark,
@@ -184,6 +178,17 @@ def run(
         "runs": runs,
         "summary": summarize(runs),
     }
+
+
+def progress_line(label: str, seed: int, rec: dict[str, Any]) -> str:
+    """One line per finished run, for the live log."""
+    return (
+        f"  {label:5s} seed {seed}: {rec['wall_s']:6.1f} s wall, "
+        f"{rec.get('env_steps', '?')} env steps, return {_fmt(rec.get('return_mean'), 1)}, "
+        f"peak {rec['peak_mb']:.0f} MB"
+        + ("" if rec["reached"] else "  NOT SOLVED")
+        + (f"  [{rec['error']}]" if rec.get("error") else "")
+    )
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
