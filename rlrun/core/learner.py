@@ -170,8 +170,10 @@ class Learner:
         self, collected: dict[str, list[torch.Tensor]], lrs: dict[str, float]
     ) -> dict[str, float]:
         names = sorted(collected)
-        lr_t = torch.zeros((), device=self.device)
-        means = torch.stack([torch.stack(collected[k]).float().mean() for k in names] or [lr_t])
+        # With no step taken there is nothing to average, but data-parallel learners must still
+        # join the all-reduce below: a zero stands in.
+        none = torch.zeros((), device=self.device)
+        means = torch.stack([torch.stack(collected[k]).float().mean() for k in names] or [none])
         if self.world_size > 1:
             # Learners report (and adapt coefficients on) the same averaged metrics.
             means = self._all_reduce(means, "sum") / self.world_size
