@@ -18,7 +18,9 @@ from rlrun.errors import ConfigError, RLRunError
 COMMANDS = {
     "train": "train an algorithm:  rlrun train [group=option ...] [key=value ...]",
     "evaluate": "run a checkpoint's policy:  rlrun evaluate checkpoint=PATH [episodes=N] ...",
-    "help": "this text; `rlrun train --help` and `rlrun evaluate --help` say more",
+    "compare": "plot and tabulate trials:  rlrun compare DIR [DIR ...] [--metric KEY]",
+    "convert": "an RLlib tuned-example YAML as rlrun experiment YAML:  rlrun convert file=x.yaml",
+    "help": "this text; `rlrun <command> --help` says more",
 }
 
 EXAMPLES = """\
@@ -33,10 +35,15 @@ EXAMPLES = """\
   rlrun train env_runner=ray ray.address=auto        # ... on a running Ray cluster
   rlrun train --cfg algo.gamma=0.95                  # print the composed config, train nothing
   rlrun evaluate checkpoint=~/ray_results/<experiment>/<trial>/checkpoint_000010 episodes=20
-  rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010"""
+  rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010
+  rlrun train -m algo.lr=1e-3,3e-4 seed=0,1,2        # a sweep: 6 trials in turn, then a table
+  rlrun train -m hydra/launcher=ray seed=range(0,4)  # ... in parallel on Ray (docs/sweeps.md)
+  rlrun compare ~/ray_results/PPO_CartPole-v1        # learning curves + table, docs/compare.md
+  rlrun train file=cartpole-ppo.yaml seed=3          # an RLlib tuned-example file (docs/rllib_yaml.md)
+  rlrun convert file=cartpole-ppo.yaml --out conf/experiment   # ... as rlrun experiment files"""
 
 TRAIN_HELP = """\
-usage: rlrun train [--cfg] [group=option ...] [key=value ...]
+usage: rlrun train [-m] [--cfg] [-v | -vv] [group=option ...] [key=value ...]
 
 Composes conf/config.yaml with your overrides (Hydra's syntax), checks every value against the
 schema, then trains in this process (plus the Ray actors asked for: remote env runners, learners
@@ -45,7 +52,18 @@ Training stops at the first stop criterion met.
 
 options:
   --cfg        print the composed config as YAML and exit (nothing is trained); shows every key
+  -m, --multirun  a sweep: one trial per combination of comma-separated values, range() or
+               choice() (docs/sweeps.md); hydra/launcher=ray runs trials in parallel on Ray,
+               hydra/sweeper=optuna searches (interval(), hydra.sweeper.n_trials=N). Ends with a
+               table of trials, best first, and <results_dir>/<name>/sweep_summary.csv/.json
+  -v, -vv      log at INFO (-v) or DEBUG (-vv) rather than WARN; beside log_level=, the more
+               verbose of the two wins
   -h, --help   this text
+
+RLlib files:
+  file=PATH    run the experiments of an RLlib tuned-example YAML file (`rllib train file ...`),
+               one after the other; overrides given here apply on top (docs/rllib_yaml.md)
+  strict=true  with file=: keys that rlrun has no equivalent for are an error, not a warning
 
 groups (group=option):
 {groups}
@@ -67,16 +85,18 @@ keys (a few of them; `rlrun train --cfg` lists all with their values):
   checkpoint.*  checkpoint.frequency=10  checkpoint.num_to_keep=3  checkpoint.at_end=true
                 checkpoint.score_attribute=evaluation/env_runners/episode_return_mean
   top level     seed=0  name=my_run  results_dir=~/ray_results  log_level=INFO  console=plain  resume=PATH
+                output=DIR (write the sampled episodes as JSON lines)  output_format=parquet
+                callbacks=[pkg.mod:Class] (docs/callbacks.md)  env.task_fn=pkg.mod:fn (a curriculum)
 
 syntax: key=value sets a key; key=[1,2] is a list, key={{a:1}} a mapping; key=null unsets; quote
 values with spaces or commas: key='a,b'. Only the free-form env.env_config, evaluation.env_config,
-algo.model.custom and ray.runtime_env take new keys. Sweeps (-m, comma-separated values) arrive in a later release.
+algo.model.custom and ray.runtime_env take new keys.
 
 examples:
 {examples}"""
 
 EVALUATE_HELP = """\
-usage: rlrun evaluate checkpoint=PATH [episodes=N] [render=true] [video=DIR] [seed=S] [explore=false]
+usage: rlrun evaluate checkpoint=PATH [episodes=N] [render=true] [video=DIR] [seed=S] [explore=false] [-v | -vv]
 
 Runs the checkpoint's policy (deterministic unless explore=true), prints a table of the episode
 returns and writes evaluation.json beside the checkpoint.
@@ -86,7 +106,8 @@ returns and writes evaluation.json beside the checkpoint.
   render=BOOL      show the env on screen (default false)
   video=DIR        record episodes as videos into DIR (default: none)
   seed=S           seed of the evaluation envs (default: none, fresh randomness)
-  explore=BOOL     sample stochastic actions instead of the deterministic ones (default false)"""
+  explore=BOOL     sample stochastic actions instead of the deterministic ones (default false)
+  -v, -vv          log at INFO (-v) or DEBUG (-vv) rather than WARN"""
 
 # name -> (default, parser); parsers raise ConfigError naming the key.
 _EVAL_DEFAULT_EPISODES = 10
@@ -138,7 +159,7 @@ def _dispatch(args: list[str]) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command == "help":
-        if rest and rest[0] in ("train", "evaluate"):
+        if rest and rest[0] in ("train", "evaluate", "compare", "convert"):
             return _dispatch([rest[0], "--help"])
         print(main_help())
         return 0
@@ -149,6 +170,14 @@ def _dispatch(args: list[str]) -> int:
         return train_command(rest)
     if command == "evaluate":
         return evaluate_command(rest)
+    if command == "compare":
+        from rlrun.compare import compare_command
+
+        return compare_command(rest)
+    if command == "convert":
+        from rlrun.rllib_yaml.commands import convert_command
+
+        return convert_command(rest)
     if "=" in command:
         raise RLRunError(
             f"'{command}' is an override, but no command was given: try `rlrun train {' '.join(args)}`."
@@ -164,7 +193,14 @@ def _dispatch(args: list[str]) -> int:
 
 
 def train_command(args: list[str]) -> int:
+    if any(a.partition("=")[0] in ("file", "strict") for a in args):
+        # An RLlib tuned-example file: each experiment becomes overrides (docs/rllib_yaml.md).
+        from rlrun.rllib_yaml.commands import train_file
+
+        return train_file(args)
     print_cfg = False
+    multirun = False
+    verbose = 0
     overrides: list[str] = []
     it = iter(args)
     for arg in it:
@@ -174,12 +210,9 @@ def train_command(args: list[str]) -> int:
         if arg == "--cfg":
             print_cfg = True
         elif arg in ("-m", "--multirun"):
-            raise ConfigError(
-                None,
-                None,
-                f"{arg}: sweeps (several trials from one command) arrive in a later release; "
-                "run one configuration per command for now.",
-            )
+            multirun = True
+        elif n := verbosity(arg):
+            verbose += n
         elif arg.startswith("-"):
             raise ConfigError(
                 None, None, f"unknown option '{arg}' for `rlrun train`. Options: --cfg, --help."
@@ -187,12 +220,16 @@ def train_command(args: list[str]) -> int:
         else:
             overrides.append(arg)
 
+    if multirun:
+        return _run_multirun(overrides, print_cfg, verbose)
+
     from rlrun.config.checkpoint_path import check_checkpoint
     from rlrun.config.compose import compose
     from rlrun.config.validate import check_env_id, validate
 
     cfg = compose(overrides)
     validate(cfg)
+    overrides = apply_verbosity(cfg, overrides, verbose)
     if cfg.resume:
         # Checked now so a bad path fails in a second, before torch is even imported.
         cfg.resume = str(check_checkpoint(cfg.resume, key="resume"))
@@ -202,10 +239,63 @@ def train_command(args: list[str]) -> int:
         print(OmegaConf.to_yaml(cfg), end="")
         return 0
     check_env_id(cfg)
+    from rlrun.callbacks.hooks import check_user_code
+
+    check_user_code(cfg)  # callbacks= and env.task_fn import, before torch does
 
     from rlrun.run import train
 
     return int(train(cfg, overrides))
+
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40}
+
+
+def verbosity(arg: str) -> int:
+    """How many -v an argument says: -v 1, -vv 2, --verbose 1; 0 for anything else."""
+    if arg == "--verbose":
+        return 1
+    return len(arg) - 1 if len(arg) > 1 and arg == "-" + "v" * (len(arg) - 1) else 0
+
+
+def verbose_level(count: int) -> str:
+    return "INFO" if count == 1 else "DEBUG"
+
+
+def _run_multirun(overrides: list[str], print_cfg: bool, verbose: int) -> int:
+    """`rlrun train -m`: one trial per combination of the sweep (rlrun.sweep)."""
+    if print_cfg:
+        raise ConfigError(
+            None, None, "--cfg prints one config; drop -m, or pick one value of each sweep."
+        )
+    if any(o.lstrip("+").split("=", 1)[0] == "resume" for o in overrides):
+        raise ConfigError(
+            "resume", None, "cannot be swept: resume one trial at a time, without -m."
+        )
+    if verbose:
+        # As for one run: the more verbose of -v and a log_level= override wins.
+        given = [o for o in overrides if o.lstrip("+").split("=", 1)[0] == "log_level"]
+        wanted = verbose_level(verbose)
+        user = given[-1].split("=", 1)[1].upper() if given else "WARN"
+        if _LEVELS[wanted] < _LEVELS.get(user, 30):
+            overrides = [o for o in overrides if o not in given] + [f"log_level={wanted}"]
+    from rlrun.sweep.multirun import run_multirun
+
+    return run_multirun(overrides)
+
+
+def apply_verbosity(cfg: Any, overrides: list[str], count: int) -> list[str]:
+    """-v / -vv beside `log_level` (from the command line or a config file): the more verbose
+    wins. Returns the overrides, ending in the log_level used when -v changed it, so a resumed
+    run (whose config comes from its checkpoint) and .hydra/overrides.yaml get it too."""
+    if not count:
+        return overrides
+    wanted = verbose_level(count)
+    if _LEVELS[wanted] >= _LEVELS[str(cfg.log_level)]:
+        return overrides
+    cfg.log_level = wanted
+    kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "log_level"]
+    return [*kept, f"log_level={wanted}"]
 
 
 # --- evaluate ------------------------------------------------------------------------------------
@@ -230,9 +320,13 @@ def parse_evaluate_args(args: list[str]) -> dict[str, Any] | None:
     from rlrun.config.checkpoint_path import check_checkpoint
 
     raw: dict[str, str] = {}
+    verbose = 0
     for arg in args:
         if arg in ("-h", "--help"):
             return None
+        if n := verbosity(arg):
+            verbose += n
+            continue
         if arg.startswith("-"):
             raise ConfigError(
                 None,
@@ -267,6 +361,8 @@ def parse_evaluate_args(args: list[str]) -> dict[str, Any] | None:
         "seed": None,
         "explore": False,
     }
+    if verbose:
+        opts["log_level"] = verbose_level(verbose)
     for key, value in raw.items():
         opts[key] = _EVAL_PARSERS[key](key, value)
     opts["checkpoint"] = check_checkpoint(opts["checkpoint"], key="checkpoint")

@@ -79,7 +79,8 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
         "address": address,
         "runtime_env": dict(ray_cfg.get("runtime_env") or {}) or None,
         "namespace": "rlrun",
-        "logging_level": logging.WARNING,
+        # The level rlrun.run sets for other libraries: WARNING unless log_level=DEBUG (-vv).
+        "logging_level": logging.getLogger().getEffectiveLevel() or logging.WARNING,
         "log_to_driver": True,
     }
     if not address:

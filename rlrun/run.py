@@ -3,6 +3,7 @@ console, stop criteria, periodic checkpoints, Ctrl-C handling, resume."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import logging
@@ -10,7 +11,9 @@ import math
 import random
 import signal
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +60,14 @@ class _ErrorFileHandler(logging.Handler):
 
 
 def _setup_logging(level: str) -> None:
+    """rlrun's loggers at `level`; other libraries' (Ray, Hydra, ...) at WARNING or quieter
+    unless DEBUG was asked for, so that -v shows rlrun's INFO lines and not their chatter."""
     handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level={"WARN": "WARNING"}.get(level, level), handlers=[handler], force=True)
+    number = logging.getLevelName({"WARN": "WARNING"}.get(level, level))
+    others = number if number <= logging.DEBUG else max(number, logging.WARNING)
+    logging.basicConfig(level=others, handlers=[handler], force=True)
+    logging.getLogger("rlrun").setLevel(number)
 
 
 class _StopSignal:
@@ -70,6 +78,8 @@ class _StopSignal:
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _StopSignal:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach only the main thread (e.g. a trial run by a launcher)
         for s in (signal.SIGINT, signal.SIGTERM):
             self._old[s] = signal.signal(s, self._handle)
         return self
@@ -140,16 +150,34 @@ def _stop_reason(
     return None
 
 
-def train(cfg: DictConfig, overrides: list[str]) -> int:
+@dataclass
+class SweepTrial:
+    """How a sweep names one of its trials; `train` fills in `dir` once the folder exists."""
+
+    experiment: str  # the sweep's folder name under results_dir
+    tag: str  # the trial's own overrides, e.g. lr=0.001,seed=0
+    index: int  # the trial's number in the sweep
+    dir: Path | None = None
+
+
+def train(cfg: DictConfig, overrides: list[str], sweep: SweepTrial | None = None) -> int:
     """Run one trial to its stop criterion. Returns the process exit code."""
     config = resolve_config(cfg, overrides)
     _setup_logging(config["log_level"])
+    log.debug("config: %s", json.dumps(config, default=str))
     algo_name, env_id = config["algo"]["name"], config["env"]["id"]
     trial_dir = create_trial_dir(
         config["results_dir"],
-        config.get("name") or f"{algo_name}_{env_id}",
-        trial_name(algo_name, env_id),
+        sweep.experiment if sweep else config.get("name") or f"{algo_name}_{env_id}",
+        trial_name(
+            algo_name,
+            env_id,
+            tag=sweep.tag if sweep else None,
+            index=sweep.index if sweep else None,
+        ),
     )
+    if sweep:
+        sweep.dir = trial_dir
     write_params(trial_dir, config, overrides)
 
     fault_log = logging.getLogger("rlrun.fault")
@@ -175,6 +203,9 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
     except Exception as e:
         write_error(trial_dir, e)  # the trial folder exists by now: say why it holds no results
         raise
+    output = algo.episode_writer or contextlib.nullcontext()  # closed however the run ends
+    if algo.episode_writer is not None:  # output=DIR: episodes go to DIR/<this trial's name>/
+        algo.episode_writer.rename(trial_dir.name)
 
     stop = dict(config["stop"])
     target = algo.reward_threshold if stop.get("reward") == "auto" else stop.get("reward")
@@ -186,6 +217,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
 
     def save() -> Path:
         path = algo.save(trial_dir / checkpoint_dir_name(algo.iteration))
+        log.info("checkpoint written: %s", path)
         scores[path.name] = last_score
         prune_checkpoints(
             trial_dir,
@@ -193,6 +225,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
             scores if score_key else None,
             ckpt_cfg.get("score_order", "max"),
         )
+        algo.callbacks.on_checkpoint_saved(algo, path)
         return path
 
     # Keys to check for typos once a result that should hold them arrives.
@@ -205,7 +238,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
     exit_code = 0
     console = make_console(config["console"], trial_dir, stop_desc, stop={**stop, "reward": target})
     t_start = time.perf_counter()
-    with console, ResultLoggers(trial_dir) as loggers, _StopSignal() as sig:
+    with console, ResultLoggers(trial_dir) as loggers, _StopSignal() as sig, output:
         console.start()
         try:
             while True:
@@ -244,7 +277,13 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
             algo.stop()
             raise
         if ckpt_cfg.get("at_end", True) or exit_code:
-            last_ckpt = save()
+            try:
+                last_ckpt = save()
+            except Exception as e:  # e.g. an on_checkpoint_saved callback: error.txt says why
+                write_error(trial_dir, e)
+                console.close()
+                algo.stop()
+                raise
         console.finish(console.best_return, last_return, last_ckpt, reason)
     algo.stop()
     return exit_code
@@ -291,10 +330,12 @@ def evaluate(
     video: str | None = None,
     seed: int | None = None,
     explore: bool = False,
+    log_level: str = "WARN",
 ) -> int:
     """`rlrun evaluate`: run the checkpoint's policy, print a table, write evaluation.json."""
     from rlrun.algorithms.algorithm import Algorithm
 
+    _setup_logging(log_level)
     if render:
         _require("pygame", "render=true")
     if video:

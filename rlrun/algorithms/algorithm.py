@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from rlrun.algorithms.evaluation import Evaluator
+from rlrun.callbacks.driver import DriverCallbacks
 from rlrun.cluster import check_resources, init_ray, needs_ray
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.columns import ACTION_DIST_INPUTS, DEFAULT_MODULE_ID, OBS
@@ -25,6 +26,7 @@ from rlrun.env.env_runner import EnvRunner
 from rlrun.env.env_runner_group import make_env_runner_group
 from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
+from rlrun.results.episode_writer import EpisodeWriter, episode_writer_for
 
 
 class Algorithm:
@@ -42,6 +44,12 @@ class Algorithm:
             np.random.seed(self.seed % 2**32)
             torch.manual_seed(self.seed)
 
+        # User callbacks are loaded (and fail) before any runner or Ray actor starts.
+        self.callbacks = DriverCallbacks(cfg)
+        # Each env runner imports the callback classes itself, for its episode hooks.
+        runner_cfg = cfg["env_runner"]
+        if cfg.get("callbacks"):
+            runner_cfg = {**runner_cfg, "_callbacks": list(cfg["callbacks"])}
         if needs_ray(cfg):
             init_ray(cfg.get("ray", {}))
             check_resources(cfg)
@@ -49,7 +57,7 @@ class Algorithm:
         fault_cfg = cfg.get("fault_tolerance", {})
         self.env_runner_group = make_env_runner_group(
             cfg["env"],
-            cfg["env_runner"],
+            runner_cfg,
             fault_cfg,
             self.module_spec,
             self._env_obs_space,
@@ -64,7 +72,7 @@ class Algorithm:
             self.evaluator = Evaluator(
                 eval_cfg,
                 cfg["env"],
-                cfg["env_runner"],
+                runner_cfg,
                 fault_cfg,
                 self.module_spec,
                 self._env_obs_space,
@@ -73,11 +81,20 @@ class Algorithm:
         self._weights_copy: dict[str, torch.Tensor] | None = None
         self._weights_stale = True
         self.sync_weights()
+        # output=DIR: every sampled training episode is written there (None: no cost at all).
+        self.episode_writer: EpisodeWriter | None = episode_writer_for(
+            cfg, self._env_obs_space, self.module_spec
+        )
 
         self.iteration = 0
         self.num_env_steps_sampled_lifetime = 0
         self.time_total_s = 0.0
         self._timers: dict[str, float] = {}
+        try:
+            self.callbacks.on_algorithm_init(self)
+        except Exception:
+            self.stop()  # the runners (and their actors) were started already
+            raise
 
     # --- building ------------------------------------------------------------------------
 
@@ -127,12 +144,20 @@ class Algorithm:
         rollouts: list[Rollout] = []
         rows = 0
         while rows < target:
-            new = self.env_runner_group.sample(frag)
+            new = self.sample_fragments(frag)
             rollouts += new
             rows += sum(r.num_steps * r.num_envs for r in new)
         env_steps = sum(r.env_steps for r in rollouts)
         self.num_env_steps_sampled_lifetime += env_steps
         return rollouts, env_steps
+
+    def sample_fragments(self, num_steps_per_env: int) -> list[Rollout]:
+        """One `sample()` of the runner group; every algorithm samples through here, so the
+        episodes reach `output=DIR` whichever runners sampled them."""
+        rollouts = self.env_runner_group.sample(num_steps_per_env)
+        if self.episode_writer is not None:
+            self.episode_writer.write(rollouts, self.iteration + 1)
+        return rollouts
 
     def sync_weights(self) -> None:
         """Send the learner's current weights (and the merged filter) to every env runner."""
@@ -167,19 +192,24 @@ class Algorithm:
         ev = self.evaluator
         evaluate = ev is not None and ev.due(self.iteration + 1)
         if evaluate and ev.parallel:
+            self.callbacks.on_evaluate_start(self)
             ev.start(self._weights, self.env_runner_group.get_state()["connector"])
         step = self.training_step()
         if evaluate:
             with self.timer("evaluation_iteration_timer"):
                 if not ev.parallel:
+                    self.callbacks.on_evaluate_start(self)
                     ev.start(self._weights, self.env_runner_group.get_state()["connector"])
                 step["evaluation"] = ev.collect()
+                self.callbacks.on_evaluate_end(self, step["evaluation"])
         dt = time.perf_counter() - t0
         self.iteration += 1
         self.time_total_s += dt
         runners = self.env_runner_group.get_metrics()
         sampled = int(step.pop("num_env_steps_sampled", 0))
-        return {
+        if self.episode_writer is not None:
+            self.episode_writer.flush()
+        result = {
             "training_iteration": self.iteration,
             "num_env_steps_sampled_lifetime": self.num_env_steps_sampled_lifetime,
             "num_episodes_lifetime": runners["num_episodes_lifetime"],
@@ -195,6 +225,8 @@ class Algorithm:
             "timers": dict(self._timers),
             **step,
         }
+        self.callbacks.on_train_result(self, result)
+        return result
 
     # --- evaluation and inference ----------------------------------------------------------
 
@@ -258,6 +290,7 @@ class Algorithm:
                 "iteration": self.iteration,
                 "num_env_steps_sampled_lifetime": self.num_env_steps_sampled_lifetime,
                 "time_total_s": self.time_total_s,
+                "callbacks": self.callbacks.get_state(),
             },
         }
 
@@ -269,6 +302,7 @@ class Algorithm:
         self.iteration = int(c["iteration"])
         self.num_env_steps_sampled_lifetime = int(c["num_env_steps_sampled_lifetime"])
         self.time_total_s = float(c["time_total_s"])
+        self.callbacks.set_state(c.get("callbacks", {}), self)
 
     def save(self, path: str | Path) -> Path:
         from rlrun.results.checkpoint import save_checkpoint
@@ -301,6 +335,8 @@ class Algorithm:
     def stop(self) -> None:
         """Close envs and end this algorithm's Ray actors (a Ray it started keeps running for
         the process; rlrun.cluster.shutdown_ray ends it)."""
+        if self.episode_writer is not None:
+            self.episode_writer.close()
         self.env_runner_group.stop()
         self.learner_group.stop()
         if self.evaluator is not None:

@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 
@@ -54,7 +55,10 @@ class Evaluator:
             **runner_cfg,
             "explore": bool(eval_cfg.get("explore", False)),
             "num_envs_per_env_runner": num_envs,
+            "_in_evaluation": True,  # env_runner.in_evaluation, for the user's episode hooks
         }
+        # What episode hooks log in eval runners, reported as evaluation/env_runners/<key>.
+        self.custom = MetricsLogger() if runner_cfg.get("_callbacks") else None
         # Far from the training seeds, so evaluation never replays training's episodes.
         eval_seed = None if seed is None else seed + 1_000_003
         self.local: EnvRunner | None = None
@@ -116,11 +120,21 @@ class Evaluator:
         self._pending = None
         if self.remote is not None:
             runs = self.remote.gather(runs)
+        custom: dict[str, Any] = {}
+        if self.custom is not None:
+            if self.remote is not None:
+                logged = self.remote.gather(self.remote.submit("pop_metrics"))
+            else:
+                logged = [self.local.pop_metrics()] if self.local is not None else []
+            for part in logged:
+                self.custom.merge(part)
+            custom = self.custom.reduce()
         returns = [r for rets, _ in runs for r in rets]
         lengths = [n for _, lens in runs for n in lens]
         nan = float("nan")
         return {
             "env_runners": {
+                **custom,
                 "episode_return_mean": float(np.mean(returns)) if returns else nan,
                 "episode_return_min": float(np.min(returns)) if returns else nan,
                 "episode_return_max": float(np.max(returns)) if returns else nan,

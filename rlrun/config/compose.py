@@ -76,11 +76,15 @@ def compose(overrides: list[str], config_dir: Path | None = None) -> DictConfig:
 
 
 def rewrite_env_overrides(
-    overrides: list[str], root: Path | None = None, parsed: list[Any] | None = None
+    overrides: list[str],
+    root: Path | None = None,
+    parsed: list[Any] | None = None,
+    sweeps: bool = False,
 ) -> list[str]:
     """`env=X` with no conf/env/X.yaml becomes `env=gym env.id=X`, in place, so order is kept.
 
     Later overrides of env.id still win, exactly as if the user had typed the two halves.
+    With `sweeps` (a multirun), `env=A,B` becomes `env=gym env.id=A,B` alike.
     """
     root = root or conf_dir()
     parsed = parsed if parsed is not None else _parse(overrides)
@@ -90,7 +94,10 @@ def rewrite_env_overrides(
             out.append(text)
             continue
         if ov.is_sweep_override():
-            raise _sweep_error(text)
+            if not sweeps:
+                raise _sweep_error(text)
+            out += _rewrite_env_sweep(text, list(ov.sweep_string_iterator()), root)
+            continue
         value = ov.value()
         if not isinstance(value, str):
             out.append(text)
@@ -113,6 +120,22 @@ def rewrite_env_overrides(
         else:
             out += [f"env={GENERIC_ENV}", f"env.id={_quote(value)}"]
     return out
+
+
+def _rewrite_env_sweep(text: str, values: list[str], root: Path) -> list[str]:
+    have_yaml = [has_option("env", v, root) for v in values]
+    if all(have_yaml):
+        return [text]
+    if not any(have_yaml):
+        return [f"env={GENERIC_ENV}", f"env.id={','.join(_quote(v) for v in values)}"]
+    raise ConfigError(
+        "env",
+        ",".join(values),
+        "mixes envs with a conf/env yaml "
+        f"({', '.join(v for v, y in zip(values, have_yaml, strict=True) if y)}) and without one; "
+        "a sweep can switch yamls (env=A,B) or Gymnasium ids (env.id=A,B with env=gym), not both. "
+        "Run one sweep per kind.",
+    )
 
 
 def open_free_form(overrides: list[str]) -> list[str]:
@@ -308,8 +331,9 @@ def _sweep_error(override: str) -> ConfigError:
     return ConfigError(
         key.lstrip("+") or None,
         value,
-        "comma-separated values mean a sweep, and sweeps (-m/--multirun) arrive in a later release. "
-        f"For a list write {key}=[{value}]; for a string with a comma quote it: {key}='{value}'.",
+        "comma-separated values mean a sweep: add -m to run one trial per value "
+        f"(rlrun train -m {override}). For a list write {key}=[{value}]; for a string with a "
+        f"comma quote it: {key}='{value}'.",
     )
 
 

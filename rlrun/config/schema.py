@@ -47,6 +47,7 @@ class EnvConfig:
     env_config: dict[str, Any] = field(default_factory=dict)  # kwargs passed to the env constructor
     max_episode_steps: int | None = None  # override the registered time limit
     reward_threshold: float | None = None  # "solved" return; None: the Gymnasium registry's value
+    task_fn: str | None = None  # curriculum: "pkg.module:fn", fn(result, task) -> the next task
 
 
 @dataclass
@@ -152,6 +153,10 @@ class RootConfig:
     seed: int | None = 0  # seeds torch, numpy and the envs; null: a fresh random seed
     name: str | None = None  # experiment folder name; None: "<algo>_<env id>"
     results_dir: str = "~/ray_results"  # root of all experiment folders
-    log_level: str = "INFO"  # DEBUG | INFO | WARN | ERROR
+    log_level: str = "WARN"  # DEBUG | INFO | WARN | ERROR; -v is INFO, -vv DEBUG (docs/logging.md)
+    output: str | None = None  # write the sampled training episodes to DIR/trial_name/; null: none
+    output_format: str = "json"  # json (JSON lines) | parquet (needs pip install 'rlrun[output]')
+    output_max_file_size_mb: float = 64.0  # start a new episodes file once one reaches this size
     resume: str | None = None  # a checkpoint folder to continue training from
     console: str = "auto"  # auto | rich | plain | off: the live progress display
+    callbacks: list[str] = field(default_factory=list)  # hook classes "pkg.module:Class"

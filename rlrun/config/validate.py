@@ -24,6 +24,7 @@ GRAD_CLIP_BY = ("value", "norm", "global_norm")
 OBSERVATION_FILTERS = ("NoFilter", "MeanStdFilter")
 VECTORIZE_MODES = ("sync", "async")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
+OUTPUT_FORMATS = ("json", "parquet")
 CONSOLES = ("auto", "rich", "plain", "off")
 DURATION_UNITS = ("episodes", "timesteps")
 TD_LOSSES = ("huber", "mse")
@@ -49,6 +50,14 @@ def _is_num(v: Any) -> bool:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_attr_path(v: Any) -> bool:
+    """Whether `v` is "pkg.module:Name", the form of user classes and functions in the config."""
+    if not isinstance(v, str) or v.count(":") != 1:
+        return False
+    module, attr = v.split(":")
+    return all(p.isidentifier() for p in [*module.split("."), *attr.split(".")])
 
 
 def at_least(key: str, lo: float, *, integer: bool = False, nullable: bool = False) -> Rule:
@@ -123,6 +132,7 @@ RULES: tuple[Rule, ...] = (
         "a Gymnasium id or pkg.module:Class",
     ),
     at_least("env.max_episode_steps", 1, integer=True, nullable=True),
+    Rule("env.task_fn", _is_attr_path, "null or a function path pkg.module:fn", nullable=True),
     Rule(
         "env.reward_threshold", _is_num, "a number, or null for the registry's value", nullable=True
     ),
@@ -207,6 +217,19 @@ RULES: tuple[Rule, ...] = (
     Rule("results_dir", lambda v: isinstance(v, str) and v.strip() != "", "a directory path"),
     one_of("log_level", LOG_LEVELS),
     one_of("console", CONSOLES),
+    Rule(
+        "output",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "a directory for the sampled episodes, or null for none",
+        nullable=True,
+    ),
+    one_of("output_format", OUTPUT_FORMATS),
+    above("output_max_file_size_mb", 0),
+    Rule(
+        "callbacks",
+        lambda v: isinstance(v, list) and all(_is_attr_path(p) for p in v),
+        "a list of class paths, e.g. [my_pkg.callbacks:MyCallbacks]",
+    ),
 )
 
 SCHEDULE_HELP = (
@@ -236,6 +259,7 @@ def validate(cfg: DictConfig) -> None:
         )
     _check_minibatch(cfg)
     _check_conflicts(cfg)
+    _check_output_format(cfg)
 
 
 def check_env_id(cfg: DictConfig) -> None:
@@ -483,3 +507,17 @@ def _did_you_mean(value: Any, choices: list[str]) -> str:
     by_case = [c for c in choices if c.lower() == value.lower()]
     close = by_case or difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f". Did you mean '{close[0]}'?" if close else "."
+
+
+def _check_output_format(cfg: DictConfig) -> None:
+    """Parquet episode output needs pyarrow, an optional extra: say so before training starts."""
+    import importlib.util
+
+    parquet = _get(cfg, "output") and _get(cfg, "output_format") == "parquet"
+    if parquet and importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError(
+            "output_format",
+            "parquet",
+            "needs pyarrow, which is not installed: pip install 'rlrun[output]'",
+            allowed="json (no extra needed), or parquet with pyarrow installed",
+        )

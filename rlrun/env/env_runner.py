@@ -14,6 +14,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlrun.callbacks.episode import Episode, EpisodeTracker
+from rlrun.callbacks.hooks import CallbackList
+from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
@@ -71,6 +74,19 @@ class EnvRunner:
         self._sub_env_failures: list[str] = []
         self.num_env_steps_lifetime = 0
         self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
+        # Callbacks (`callbacks=[...]`, passed in as runner_cfg["_callbacks"]): their episode
+        # hooks, and what they log, shipped with each Rollout. Without episode hooks there is
+        # no tracker and sampling pays one `is None` check per step.
+        self.in_evaluation = bool(runner_cfg.get("_in_evaluation", False))
+        self.metrics = MetricsLogger()
+        self.callbacks = CallbackList(
+            runner_cfg.get("_callbacks") or [],
+            "in the driver's env runner" if worker_index == 0 else f"in env runner {worker_index}",
+        )
+        self._tracker: EpisodeTracker | None = None
+        if self.callbacks.has_episode_hooks:
+            self._tracker = EpisodeTracker(self.num_envs, self._call_episode_hook)
+        self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
 
     # --- sampling --------------------------------------------------------------------------
 
@@ -85,8 +101,11 @@ class EnvRunner:
         assert self.module is not None, "sample() needs a module"
         # The obs carried over from the last call was already counted by the filter.
         fresh = self._obs is None
+        tracker = self._tracker
         if fresh:
             self._reset()
+            if tracker is not None:
+                tracker.begin(self._obs)
         n, T = self.num_envs, int(num_steps)
         obs_space, act_space = self.module_observation_space, self.action_space
         obs_buf = np.empty((T, n, *obs_space.shape), np.float32)
@@ -116,7 +135,8 @@ class EnvRunner:
                     dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
                 dist_buf[t] = dist_inputs.numpy()
                 act_buf[t] = actions
-                raw_obs, rewards, terminated, truncated, infos = self.env.step(to_env(actions))
+                env_actions = to_env(actions)
+                raw_obs, rewards, terminated, truncated, infos = self.env.step(env_actions)
                 valid = ~self._prev_done
                 done = terminated | truncated
                 if infos and SUB_ENV_FAILED in infos:
@@ -131,6 +151,9 @@ class EnvRunner:
                 trunc_buf[t] = truncated
                 returns += rewards * valid
                 lengths += valid
+                if tracker is not None:
+                    tracker.step(raw_obs, env_actions, rewards, terminated, truncated, infos,
+                                 valid, self._prev_done)  # fmt: skip
                 if done.any():
                     self._finish_episodes(done, done_ok)
                 self._prev_done = done
@@ -154,6 +177,7 @@ class EnvRunner:
             sub_env_failures=self._sub_env_failures,
             runner_index=self.worker_index,
             fresh=fresh,
+            custom_metrics=self.metrics.pop_logged(),
         )
         self._episode_returns, self._episode_lengths, self._sub_env_failures = [], [], []
         self.num_env_steps_lifetime += rollout.env_steps
@@ -186,6 +210,8 @@ class EnvRunner:
                 f"env runner {self.worker_index}, sub-environment {i}:\n"
                 f"{infos[SUB_ENV_TRACEBACK][i]}"
             )
+        if self._task and failed.any():  # a recreated sub-env starts with its default task
+            self.set_task(*self._task)
         return failed
 
     def sample_episodes(self, num_episodes: int) -> tuple[list[float], list[int]]:
@@ -205,6 +231,9 @@ class EnvRunner:
         ep_len = np.zeros(self.num_envs, np.int64)
         obs = self.env_to_module(self._obs, False)
         prev_done = np.zeros(self.num_envs, bool)
+        tracker = self._tracker  # episode hooks see only the episodes that count
+        if tracker is not None:
+            tracker.begin(self._obs, quota > 0)
         with torch.no_grad():
             while (done_count < quota).any():
                 out = self.module.forward_inference(
@@ -214,7 +243,8 @@ class EnvRunner:
                 actions = (
                     dist.sample() if self.explore else dist.to_deterministic().sample()
                 ).numpy()
-                raw, r, term, trunc, infos = self.env.step(self.module_to_env(actions))
+                env_actions = self.module_to_env(actions)
+                raw, r, term, trunc, infos = self.env.step(env_actions)
                 valid = ~prev_done
                 ep_ret += r * valid
                 ep_len += valid
@@ -223,6 +253,9 @@ class EnvRunner:
                 if infos and SUB_ENV_FAILED in infos:
                     # A recreated sub-env's episode was cut off: it does not count, it is re-run.
                     finished &= ~np.asarray(infos["_" + SUB_ENV_FAILED], bool)
+                if tracker is not None:  # a done row that is not `finished` was cut off
+                    kept, starts = valid & (finished | ~done), prev_done & (done_count < quota)
+                    tracker.step(raw, env_actions, r, term, trunc, infos, kept, starts)
                 for i in np.flatnonzero(finished):
                     rets.append(float(ep_ret[i]))
                     lens.append(int(ep_len[i]))
@@ -240,7 +273,34 @@ class EnvRunner:
         self._obs = None
         rollout = self.sample(max(1, math.ceil(num_steps / self.num_envs)))
         self._obs = None
+        self.metrics.merge(rollout.custom_metrics)  # kept for pop_metrics(), as evaluation asks
         return rollout.episode_returns, rollout.episode_lengths
+
+    # --- callbacks and curriculum -----------------------------------------------------------
+
+    def _call_episode_hook(self, hook: str, episode: Episode, env_index: int) -> None:
+        if self.callbacks.has(hook):
+            self.callbacks.call(
+                hook,
+                episode=episode,
+                env_runner=self,
+                metrics_logger=self.metrics,
+                env=self.env,
+                env_index=env_index,
+                rl_module=self.module,
+            )
+
+    def pop_metrics(self) -> dict[str, Any]:
+        """What callbacks logged here since the last Rollout (or call), for the driver."""
+        return self.metrics.pop_logged()
+
+    def set_task(self, task: Any) -> None:
+        """The curriculum's task, on every sub-env that has `set_task` (through wrappers)."""
+        self._task = (task,)
+        self.env.call("set_task", task)
+
+    def get_task(self) -> Any:
+        return self.env.call("get_task")[0]
 
     # --- weights and state -----------------------------------------------------------------
 

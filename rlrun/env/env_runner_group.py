@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 import torch
 
+from rlrun.callbacks.hooks import CallbackFailed
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.episode_stats import EpisodeStats
@@ -30,6 +31,7 @@ class RunnerGroup(Protocol):
     def sample(self, num_steps_per_env: int) -> list[Rollout]: ...
     def sync_weights(self, weights: dict[str, torch.Tensor]) -> None: ...
     def get_metrics(self) -> dict[str, float]: ...
+    def set_task(self, task: Any) -> None: ...
     def get_state(self) -> dict[str, Any]: ...
     def set_state(self, state: dict[str, Any]) -> None: ...
     @property
@@ -94,6 +96,8 @@ class EnvRunnerGroup:
     def sample(self, num_steps_per_env: int) -> list[Rollout]:
         try:
             rollout = self._runner.sample(num_steps_per_env)
+        except CallbackFailed:
+            raise  # the user's callback, not the env: its own message says so
         except Exception as e:
             # The driver's runner cannot be restarted: the run ends, but as the env's failure
             # (its traceback in the log and error.txt), not as a crash of rlrun.
@@ -110,6 +114,10 @@ class EnvRunnerGroup:
 
     def sync_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self._runner.set_weights(weights)
+
+    def set_task(self, task: Any) -> None:
+        """The curriculum's next task (env.task_fn), for every sub-env."""
+        self._runner.set_task(task)
 
     def get_metrics(self) -> dict[str, float]:
         return {

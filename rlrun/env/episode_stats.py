@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.env.rollout import Rollout
 
 
@@ -22,6 +23,9 @@ class EpisodeStats:
         self.num_episodes_lifetime = 0
         self.num_env_steps_lifetime = 0
         self._episodes_since_report = 0
+        # What callbacks logged in the runners, reduced here (window state included), and
+        # reported beside the built-in stats as env_runners/<key>.
+        self.custom = MetricsLogger()
 
     def add(self, rollout: Rollout) -> None:
         self.returns.extend(rollout.episode_returns)
@@ -30,6 +34,8 @@ class EpisodeStats:
         self.num_episodes_lifetime += k
         self._episodes_since_report += k
         self.num_env_steps_lifetime += rollout.env_steps
+        if rollout.custom_metrics:
+            self.custom.merge(rollout.custom_metrics)
 
     def metrics(self) -> dict[str, float]:
         """Stats over the window, and episodes finished since the last call."""
@@ -45,6 +51,9 @@ class EpisodeStats:
             "num_env_steps_sampled_lifetime": self.num_env_steps_lifetime,
         }
         self._episodes_since_report = 0
+        if self.custom:
+            # A built-in stat keeps its name; a logged key of the same name is not reported.
+            return {**self.custom.reduce(), **out}
         return out
 
     def get_state(self) -> dict[str, Any]:
@@ -53,6 +62,7 @@ class EpisodeStats:
             "num_episodes_lifetime": self.num_episodes_lifetime,
             "returns_window": list(self.returns),
             "lengths_window": list(self.lengths),
+            "custom_metrics": self.custom.get_state(),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -62,3 +72,4 @@ class EpisodeStats:
         self.returns.extend(state.get("returns_window", []))
         self.lengths.clear()
         self.lengths.extend(state.get("lengths_window", []))
+        self.custom.set_state(state.get("custom_metrics", {}))

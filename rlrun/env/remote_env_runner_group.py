@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from rlrun.callbacks.hooks import raise_if_callback_failed
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
@@ -79,6 +80,7 @@ class RemoteEnvRunnerGroup:
         self._weights: dict[str, torch.Tensor] | None = None
         self._local: EnvRunner | None = None
         self._local_stale = True
+        self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
         self.runners: dict[int, Any] = {i: self._spawn(i) for i in self.restarts}
         self._await_ready(list(self.runners))
 
@@ -92,7 +94,7 @@ class RemoteEnvRunnerGroup:
         }
         # A restarted runner gets new seeds, or it would replay the episodes that broke it.
         seed = None if self.seed is None else self.seed + 1_000_003 * self.restarts[index]
-        return self._actor_cls.options(**options).remote(
+        actor = self._actor_cls.options(**options).remote(
             self.env_cfg,
             self.runner_cfg,
             self.module_spec,
@@ -101,6 +103,9 @@ class RemoteEnvRunnerGroup:
             update_filters=self.update_filters,
             recreate_failed_sub_envs=bool(self.fault_cfg.get("restart_failed_sub_environments")),
         )
+        if self._task:  # a restarted runner goes on with the curriculum's current task
+            actor.set_task.remote(*self._task)
+        return actor
 
     def _await_ready(self, indices: list[int]) -> None:
         """Wait until each runner is built; a constructor that raises is a failure like any."""
@@ -116,6 +121,7 @@ class RemoteEnvRunnerGroup:
     def _on_failure(self, index: int, error: BaseException) -> bool:
         """Handle runner `index` failing; True if it was replaced, False if dropped; raises
         TrainingFailed when the run cannot go on."""
+        raise_if_callback_failed(error)  # a user's callback raised: no restart can cure that
         text = _describe(error, self.sample_timeout_s)
         fault_log.warning("env runner %d failed:\n%s", index, text)
         cause = _cause(text)
@@ -204,6 +210,12 @@ class RemoteEnvRunnerGroup:
         for actor in self.runners.values():
             actor.sync_payload.remote(self._sync_ref)
         self._local_stale = True
+
+    def set_task(self, task: Any) -> None:
+        """The curriculum's next task (env.task_fn), for every runner's sub-envs; waits, so
+        the next sample() runs on it."""
+        self._task = (task,)
+        self.gather(self.submit("set_task", None, task))
 
     def get_metrics(self) -> dict[str, float]:
         return {

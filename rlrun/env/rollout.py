@@ -10,6 +10,7 @@ multi-agent runner produces one Rollout per module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,8 @@ class Rollout:
     sub_env_failures: list[str] = field(default_factory=list)  # tracebacks of recreated sub-envs
     runner_index: int = 0  # which runner sampled it: 0 in the driver, 1..N remote
     fresh: bool = False  # its first row starts new episodes in every sub-env (a (re)started runner)
+    # What callbacks logged in the runner while sampling it (rlrun.callbacks.metrics_logger).
+    custom_metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_steps(self) -> int:

@@ -21,16 +21,18 @@ HYDRA_DIR = ".hydra"
 # Leaves room for the id, index and timestamp within the common 255-byte name limit.
 _MAX_PART = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A sweep trial's overrides keep their `=` and `,` (`lr=0.001,seed=0`), as in Tune's names.
+_UNSAFE_TAG = re.compile(r"[^A-Za-z0-9._=,-]+")
 
 
-def safe_name(text: str, max_len: int = _MAX_PART) -> str:
+def safe_name(text: str, max_len: int = _MAX_PART, pattern: re.Pattern[str] = _UNSAFE) -> str:
     """`text` as one path component that is safe on every common filesystem.
 
     Anything but letters, digits, '.', '_' and '-' becomes '_' (so `ALE/Pong-v5` -> `ALE_Pong-v5`
     and `my_pkg.envs:Grid` -> `my_pkg.envs_Grid`); leading dots and dashes go, so the result is
     never hidden, `..`, or mistaken for a command-line option.
     """
-    name = _UNSAFE.sub("_", text).lstrip(".-")[:max_len].rstrip(".")
+    name = pattern.sub("_", text).lstrip(".-")[:max_len].rstrip(".")
     return name or "_"
 
 
@@ -46,15 +48,20 @@ def trial_name(
     id: str | None = None,  # Tune's word for it
     index: int | None = None,
     now: datetime | None = None,
+    tag: str | None = None,
 ) -> str:
     """`PPO_CartPole-v1_1a2b3_2024-05-01_12-00-00`; with `index` (a sweep's trial number),
-    `PPO_CartPole-v1_1a2b3_00002_2024-05-01_12-00-00` as in Tune.
+    `PPO_CartPole-v1_1a2b3_00002_2024-05-01_12-00-00` as in Tune; with `tag` (a sweep trial's
+    own overrides), `PPO_CartPole-v1_lr=0.001,seed=0_1a2b3_00002_2024-05-01_12-00-00`.
 
     The timestamp makes names sort by start time; the random id keeps two trials started in
     the same second apart.
     """
     stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
-    parts = [safe_name(algo_name), safe_name(env_id), safe_name(id or trial_id())]
+    parts = [safe_name(algo_name), safe_name(env_id)]
+    if tag:
+        parts.append(safe_name(tag, pattern=_UNSAFE_TAG))
+    parts.append(safe_name(id or trial_id()))
     if index is not None:
         parts.append(f"{index:05d}")
     parts.append(stamp)
@@ -78,7 +85,7 @@ def create_trial_dir(
         raise ValueError("experiment name must not be empty")
     experiment_dir = expand_path(results_dir) / safe_name(experiment_name, max_len=200)
     experiment_dir.mkdir(parents=True, exist_ok=True)
-    base = safe_name(trial_name, max_len=240)
+    base = safe_name(trial_name, max_len=240, pattern=_UNSAFE_TAG)
     for attempt in range(1000):
         candidate = experiment_dir / (base if attempt == 0 else f"{base}_{attempt}")
         try:

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +50,17 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["train", "foo"], ["'foo' is not an override"]),
         (["train", "~seed"], ["deleting keys is not supported"]),
         (["train", "name=${nope}"], ["name=${nope}", "interpolation"]),
-        # sweeps arrive later
-        (["train", "-m", "algo.lr=1e-3,3e-4"], ["sweeps", "later release"]),
-        (["train", "algo.lr=1e-3,3e-4"], ["algo.lr=1e-3,3e-4", "later release", "[1e-3,3e-4]"]),
+        # a sweep without -m; -m with bad sweeps (checked before any trial starts)
+        (["train", "algo.lr=1e-3,3e-4"], ["algo.lr=1e-3,3e-4", "add -m", "[1e-3,3e-4]"]),
+        (["train", "-m", "algo.lr=1e-3,abc"], ["algo.lr=abc", "neither a number"]),
+        (["train", "-m", "algo.lr=1e-3"], ["needs at least one sweep"]),
+        (["train", "-m", "algo.lr=interval(1e-4,1e-2)"], ["interval()", "hydra/sweeper=optuna"]),
+        (
+            ["train", "-m", "hydra/launcher=slurm", "seed=0,1"],
+            ["hydra/launcher=slurm", "basic, ray"],
+        ),
+        (["train", "-m", "env=CartPole-v1,MountainCar-v0"], ["mixes envs", "env.id=A,B"]),
+        (["train", "-m", "seed=0,1", "--cfg"], ["--cfg prints one config"]),
         # out of range (validate)
         (["train", "algo.lr=-1"], ["algo.lr=-1", "a number > 0"]),
         (["train", "algo.gamma=1.5"], ["algo.gamma=1.5", "[0, 1]"]),
@@ -143,27 +150,6 @@ def test_train_cfg_prints_yaml(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --- dispatch to rlrun.run (faked: it is another module's job) --------------------------------------
-
-
-@pytest.fixture
-def fake_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    calls: dict[str, Any] = {}
-    module = types.ModuleType("rlrun.run")
-
-    def train(cfg: Any, overrides: list[str]) -> int:
-        calls["train"] = (cfg, overrides)
-        if calls.get("raise"):
-            raise calls["raise"]
-        return 0
-
-    def evaluate(**kwargs: Any) -> int:
-        calls["evaluate"] = kwargs
-        return 0
-
-    module.train = train  # type: ignore[attr-defined]
-    module.evaluate = evaluate  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "rlrun.run", module)
-    return calls
 
 
 def test_train_calls_run_with_composed_config(fake_run: dict[str, Any], tmp_path: Path) -> None:

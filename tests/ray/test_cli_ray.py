@@ -27,6 +27,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     specs = {
         # Remote runners and learner, parallel remote evaluation, the filter, scored checkpoints.
         "remote": [
+            "-v",  # INFO: "Ray started in ... s"
             *REMOTE,
             "learner.num_learners=1",
             "learner.num_cpus_per_learner=0.5",

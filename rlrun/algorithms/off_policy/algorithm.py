@@ -72,7 +72,7 @@ class OffPolicyAlgorithm(Algorithm):
         sampled, metrics = 0, [{}]
         while sampled < target:
             with self.timer("env_runner_sampling_timer"):
-                rollouts = self.env_runner_group.sample(self.fragment_length())
+                rollouts = self.sample_fragments(self.fragment_length())
                 steps = sum(r.env_steps for r in rollouts)
                 for ro in rollouts:
                     offset = max(0, ro.runner_index - 1) * self.envs_per_runner
