@@ -102,6 +102,11 @@ def _hydra_multirun(plan: SweepPlan) -> None:
         GlobalHydra.instance().clear()
 
 
+def current_sweep() -> tuple[TrialSpec, SweepPlan]:
+    """The sweep running in this process, for its launcher."""
+    return _current["spec"], _current["plan"]
+
+
 def _task(cfg: Any) -> float | None:
     """Hydra's task function (basic launcher): one trial, from this job's overrides."""
     from hydra.core.hydra_config import HydraConfig
@@ -113,11 +118,11 @@ def _task(cfg: Any) -> float | None:
     record = run_trial(list(hc.overrides.task), int(hc.job.num), spec)
     if record.status == "interrupted" and record.exit_code >= 128:
         _current["stop"] = True
-    _print_done(record)
+    print_trial_done(record)
     return record.value if record.status == "ok" else None
 
 
-def _print_done(record: Any) -> None:
+def print_trial_done(record: Any) -> None:
     value = "" if record.value is None else f" {record.metric}={record.value:.2f}"
     error = f": {record.error.splitlines()[0]}" if record.error else ""
     print(f"rlrun: trial {record.index} [{record.tag}] {record.status}{value}{error}", flush=True)

@@ -64,8 +64,7 @@ def launch_on_ray(
     from rlrun.config.compose import compose
     from rlrun.sweep import multirun
 
-    spec: TrialSpec = multirun._current["spec"]
-    plan = multirun._current["plan"]
+    spec, plan = multirun.current_sweep()
     init_ray(plan.base_config["ray"])
     remote = ray.remote(max_retries=0)(_run_remote)
 
@@ -96,7 +95,7 @@ def launch_on_ray(
                 index, overrides, pg = running.pop(ref)
                 records[index] = _result(ref, index, overrides, spec)
                 remove_placement_group(pg)
-                multirun._print_done(records[index])
+                multirun.print_trial_done(records[index])
     except KeyboardInterrupt:
         for ref in running:
             ray.cancel(ref, force=True)
