@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -33,3 +35,19 @@ class NotAModule:
 
 def make_tensor() -> torch.Tensor:
     return torch.zeros(1)
+
+
+def tiny_ppo_spec(env_cfg: dict) -> Any:
+    """A PPO module spec with one hidden layer of 8 for `env_cfg`'s spaces (runner tests)."""
+    from rlrun.core.rl_module import RLModuleSpec
+    from rlrun.env.make_env import make_single_env
+
+    probe = make_single_env(env_cfg)
+    spec = RLModuleSpec(
+        "rlrun.algorithms.ppo.module:PPOModule",
+        probe.observation_space,
+        probe.action_space,
+        {"fcnet_hiddens": [8]},
+    )
+    probe.close()
+    return spec

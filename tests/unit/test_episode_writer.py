@@ -15,9 +15,7 @@ import pytest
 import torch
 
 from rlrun.core import columns as C
-from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
-from rlrun.env.make_env import make_single_env
 from rlrun.env.rollout import Rollout
 from rlrun.results.episode_writer import (
     EpisodeCutter,
@@ -25,6 +23,7 @@ from rlrun.results.episode_writer import (
     episode_writer_for,
     json_array,
 )
+from tests.helpers.modules import tiny_ppo_spec
 
 # One column per sub-env, one letter per row: v valid, T valid + terminated, R valid + truncated,
 # x the autoreset row after an episode's end, F a recreated sub-env's (dropped) step.
@@ -112,14 +111,7 @@ def test_a_restarted_runner_drops_what_its_predecessor_left_open():
 
 def make_runner(env_id: str, env_config: dict, num_envs: int = 3) -> tuple[EnvRunner, Any]:
     env_cfg = {"id": env_id, "env_config": env_config}
-    probe = make_single_env(env_cfg)
-    spec = RLModuleSpec(
-        "rlrun.algorithms.ppo.module:PPOModule",
-        probe.observation_space,
-        probe.action_space,
-        {"fcnet_hiddens": [8]},
-    )
-    probe.close()
+    spec = tiny_ppo_spec(env_cfg)
     torch.manual_seed(0)
     runner = EnvRunner(env_cfg, {"num_envs_per_env_runner": num_envs}, spec, seed=0)
     return runner, spec

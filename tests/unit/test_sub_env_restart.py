@@ -10,6 +10,7 @@ from rlrun.core import columns as C
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.make_env import make_single_env
+from tests.helpers.modules import tiny_ppo_spec
 
 # FaultyEnv over the tests' FixedLengthEnv is not possible (it wraps a Gymnasium id), so use
 # CartPole and read the structure from the flags.
@@ -17,14 +18,7 @@ ENV = {"id": "rlrun.env.debug_envs:FaultyEnv", "env_config": {"fail_at_step": 5}
 
 
 def make_runner() -> EnvRunner:
-    probe = make_single_env(ENV)
-    spec = RLModuleSpec(
-        "rlrun.algorithms.ppo.module:PPOModule",
-        probe.observation_space,
-        probe.action_space,
-        {"fcnet_hiddens": [8]},
-    )
-    probe.close()
+    spec = tiny_ppo_spec(ENV)
     torch.manual_seed(0)
     return EnvRunner(
         ENV, {"num_envs_per_env_runner": 2}, spec, seed=0, worker_index=3,
