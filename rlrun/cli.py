@@ -227,7 +227,7 @@ def train_command(args: list[str]) -> int:
     from rlrun.config.compose import compose
     from rlrun.config.validate import check_env_id, validate
 
-    cfg = compose(overrides)
+    cfg = compose(_with_checkpoint_algo(overrides))
     validate(cfg)
     overrides = apply_verbosity(cfg, overrides, verbose)
     if cfg.resume:
@@ -246,6 +246,26 @@ def train_command(args: list[str]) -> int:
     from rlrun.run import train
 
     return int(train(cfg, overrides))
+
+
+def _with_checkpoint_algo(overrides: list[str]) -> list[str]:
+    """With resume=PATH the checkpoint fixes the algorithm: compose with its group, so that
+    overrides of its own keys (algo.autotune_alpha for SAC) are checked against its schema
+    rather than the default algorithm's. Unreadable paths are left for check_checkpoint."""
+    keys = [o.lstrip("+~").split("=", 1) for o in overrides]
+    resume = [kv[1] for kv in keys if kv[0] == "resume" and len(kv) == 2]
+    if not resume or any(kv[0] == "algo" for kv in keys):
+        return overrides
+    import yaml
+
+    from rlrun.algorithms.registry import ALGORITHMS
+
+    try:
+        config = yaml.safe_load((Path(resume[-1]).expanduser() / "config.yaml").read_text())
+        name = str(config["algo"]["name"]).upper()
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return overrides
+    return [f"algo={name.lower()}", *overrides] if name in ALGORITHMS else overrides
 
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40}

@@ -310,9 +310,22 @@ class Algorithm:
         return save_checkpoint(self, Path(path))
 
     def restore(self, path: str | Path) -> None:
+        from rlrun.errors import CheckpointError
         from rlrun.results.checkpoint import load_state
 
-        self.set_state(load_state(Path(path), self.module_spec))
+        state = load_state(Path(path), self.module_spec)
+        try:
+            self.set_state(state)
+        except (ValueError, RuntimeError, KeyError) as e:
+            # torch's load_state_dict lists every mismatched tensor: the start names the problem.
+            detail = " ".join(str(e).split())
+            detail = detail if len(detail) <= 240 else detail[:240] + "..."
+            raise CheckpointError(
+                f"{path}: the saved state does not fit this run's networks or optimizers "
+                f"({detail}). A resumed run keeps the checkpoint's architecture: drop "
+                "overrides of algo.model.*, algo.twin_q, algo.dueling or algo.num_atoms, or "
+                "start a new run from scratch."
+            ) from None
         self.restore_extra(Path(path))
 
     def save_extra(self, folder: Path) -> None:

@@ -33,7 +33,13 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from rlrun.config.keys import check_unknown_keys, expected_type, schema_keys, unknown_key_error
+from rlrun.config.keys import (
+    algorithm_of,
+    check_unknown_keys,
+    expected_type,
+    schema_keys,
+    unknown_key_error,
+)
 from rlrun.config.paths import EXPERIMENT_GROUP, conf_dir, group_options, has_option
 from rlrun.config.store import register_schemas
 from rlrun.errors import ConfigError
@@ -276,7 +282,14 @@ def _translate(e: Exception, overrides: list[str], root: Path) -> ConfigError:
                 f"'{parent}' is a free-form mapping: add new keys with a '+', e.g. "
                 f"+{full_key}={value if value is not None else '...'}, or set it whole: {parent}={{a:1}}.",
             )
-        err = unknown_key_error(full_key, value)
+        if value is None and not where:
+            # A missing parent node (algo.replay under PPO): name the override that reached it.
+            nested = [o for o in overrides if o.lstrip("+").startswith(f"{full_key}.")]
+            if nested:
+                full_key, _, value = nested[-1].lstrip("+").partition("=")
+        # The node the key was looked up in: for algo.* its type names the run's algorithm.
+        algo = algorithm_of(obj) if full_key.startswith("algo.") and obj is not None else None
+        err = unknown_key_error(full_key, value, algo=algo)
         return ConfigError(None, None, f"{where}: {err.detail}") if where else err
     if isinstance(cause, ValidationError):
         full_key = str(getattr(cause, "full_key", "") or "")

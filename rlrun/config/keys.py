@@ -28,6 +28,22 @@ def schema_keys() -> dict[str, Any]:
     return keys
 
 
+@cache
+def algorithm_keys(name: str) -> dict[str, Any]:
+    """The dotted `algo.*` keys of one algorithm (by its registry name, e.g. "SAC")."""
+    keys: dict[str, Any] = {}
+    _walk(load_attr(ALGORITHMS[name.upper()][0]), "algo.", keys)
+    return keys
+
+
+def algorithm_of(config_cls: Any) -> str | None:
+    """The registry name of the algorithm whose schema is `config_cls`, if any."""
+    for name, (config_path, _) in ALGORITHMS.items():
+        if load_attr(config_path) is config_cls:
+            return name
+    return None
+
+
 def _walk(cls: type, prefix: str, out: dict[str, Any]) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -37,21 +53,31 @@ def _walk(cls: type, prefix: str, out: dict[str, Any]) -> None:
             _walk(tp, f"{prefix}{f.name}.", out)
 
 
-def children(parent: str) -> list[str]:
+def _keys(algo: str | None) -> dict[str, Any]:
+    """The valid keys: with `algo`, `algo.*` holds only that algorithm's keys."""
+    if algo is None:
+        return schema_keys()
+    return {
+        **{k: v for k, v in schema_keys().items() if not k.startswith("algo.")},
+        **algorithm_keys(algo),
+    }
+
+
+def children(parent: str, algo: str | None = None) -> list[str]:
     """Valid key names directly under `parent` ('' for the top level)."""
     prefix = f"{parent}." if parent else ""
     return [
         k[len(prefix) :]
-        for k in schema_keys()
+        for k in _keys(algo)
         if k.startswith(prefix) and "." not in k[len(prefix) :]
     ]
 
 
-def suggest(full_key: str) -> str | None:
+def suggest(full_key: str, algo: str | None = None) -> str | None:
     """The valid key the user most likely meant, or None when nothing is close."""
     parent, _, leaf = full_key.rpartition(".")
     best, best_score = None, 0.6
-    for key in schema_keys():
+    for key in _keys(algo):
         key_parent, _, key_leaf = key.rpartition(".")
         score = difflib.SequenceMatcher(None, leaf, key_leaf).ratio()
         # A near miss under the same parent (algo.lrr -> algo.lr) beats a similar name elsewhere,
@@ -63,21 +89,34 @@ def suggest(full_key: str) -> str | None:
     return best
 
 
-def unknown_key_error(full_key: str, value: Any, *, added: bool = False) -> ConfigError:
-    """A ConfigError for a key that is not in the schema, with the closest key and its siblings."""
+def unknown_key_error(
+    full_key: str, value: Any, *, added: bool = False, algo: str | None = None
+) -> ConfigError:
+    """A ConfigError for a key that is not in the schema, with the closest key and its siblings.
+    `algo` is the run's algorithm (e.g. "PPO"): a key of another algorithm says whose it is."""
     parent = full_key.rpartition(".")[0]
     shown = f"+{full_key}" if added else full_key
+    if algo is not None and full_key.startswith("algo."):
+        owners = [name for name in ALGORITHMS if full_key in algorithm_keys(name)]
+        if owners:
+            choices = " or ".join(f"algo={name.lower()}" for name in owners)
+            return ConfigError(
+                shown,
+                value,
+                f"'{full_key}' is a setting of {', '.join(owners)}, and this run's algorithm is "
+                f"{algo} (algo={algo.lower()}): choose {choices}, or drop the key.",
+            )
     parts = [
         f"unknown key '{full_key}'" + (" (a '+' cannot add keys to the schema)." if added else ".")
     ]
-    hint = suggest(full_key)
+    hint = suggest(full_key, algo)
     if hint is not None:
         parts.append(f"Did you mean '{hint}'?")
     # For a made-up parent (foo.bar) list what exists at the nearest real level instead.
-    siblings = children(parent)
+    siblings = children(parent, algo)
     while not siblings and parent:
         parent = parent.rpartition(".")[0]
-        siblings = children(parent)
+        siblings = children(parent, algo)
     if siblings:
         where = f"under '{parent}'" if parent else "at the top level"
         parts.append(f"Valid keys {where}: {', '.join(siblings)}.")
@@ -99,6 +138,9 @@ def check_unknown_keys(cfg: Any, user_overrides: list[str] | None = None) -> Non
         if o.startswith("+") and "=" in o
     }
 
+    algo_node = cfg._get_node("algo") if "algo" in cfg else None
+    algo = algorithm_of(OmegaConf.get_type(algo_node)) if algo_node is not None else None
+
     def visit(node: DictConfig, prefix: str) -> None:
         cls = OmegaConf.get_type(node)
         declared = (
@@ -112,9 +154,9 @@ def check_unknown_keys(cfg: Any, user_overrides: list[str] | None = None) -> Non
                 # Name the override that added it when there is one (+foo.bar=1 adds 'foo').
                 for added_key, added_value in added.items():
                     if added_key == full or added_key.startswith(f"{full}."):
-                        raise unknown_key_error(added_key, added_value, added=True)
+                        raise unknown_key_error(added_key, added_value, added=True, algo=algo)
                 raw = node._get_node(key)
-                raise unknown_key_error(full, raw._value() if raw is not None else None)
+                raise unknown_key_error(full, raw._value() if raw is not None else None, algo=algo)
             child = node._get_node(key)
             if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
                 visit(child, f"{full}.")

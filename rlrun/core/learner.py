@@ -7,6 +7,7 @@ live here once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from rlrun.core.optim import Adam
 from rlrun.core.rl_module import RLModule, RLModuleSpec
 from rlrun.core.schedules import Schedule
 from rlrun.env.rollout import Rollout
+
+logger = logging.getLogger(__name__)
 
 TensorDict = dict[str, torch.Tensor]
 DEFAULT = "default"  # the optimizer (and lr schedule) of single-optimizer learners
@@ -289,6 +292,11 @@ class Learner:
                 part = {k: v for k, v in state.items() if "/" not in k}
             else:
                 part = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(f"{name}/")}
+            if not part and name != DEFAULT:
+                # An optimizer the saved run did not have (SAC's alpha, with autotune_alpha
+                # turned on at resume) starts from scratch, as it would in a new run.
+                logger.warning("optimizer '%s' is not in the checkpoint: it starts fresh", name)
+                continue
             opt.load_state_dict(part)
 
     def get_extra_state(self) -> dict[str, Any]:

@@ -39,6 +39,16 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["train", "+algo.lrr=1"], ["+algo.lrr=1", "Did you mean 'algo.lr'?"]),
         (["train", "lr=1e-3"], ["unknown key 'lr'", "Did you mean 'algo.lr'?"]),
         (["train", "stop.rewrd=3"], ["stop.rewrd", "Did you mean 'stop.reward'?"]),
+        # another algorithm's key: say whose it is, and list only this algorithm's keys
+        (
+            ["train", "algo.autotune_alpha=false"],
+            ["algo.autotune_alpha=false", "a setting of SAC", "algorithm is PPO", "algo=sac"],
+        ),
+        (
+            ["train", "algo.replay.capacity=10"],
+            ["a setting of DQN, SAC", "algorithm is PPO", "algo=dqn or algo=sac"],
+        ),
+        (["train", "algo=dqn", "algo.lrr=1"], ["Did you mean 'algo.lr'?", "epsilon"]),
         (["train", "+foo.bar=1"], ["+foo.bar=1", "Valid keys at the top level"]),
         # wrong types: say what is expected
         (["train", "algo.gamma=abc"], ["algo.gamma=abc", "wrong type", "a number"]),

@@ -72,6 +72,14 @@ def followups(runs, tmp_path_factory) -> dict[str, Run]:
             train(root / "resume_group", f"resume={ckpt}", "algo=ppo", "stop.iterations=3"),
             root / "resume_group",
         ),
+        "resume_model": (
+            train(root / "resume_model", f"resume={ckpt}", "algo.model.fcnet_hiddens=[8]"),
+            root / "resume_model",
+        ),
+        "resume_foreign_key": (
+            train(root / "resume_foreign_key", f"resume={ckpt}", "algo.epsilon=0.1"),
+            root / "resume_foreign_key",
+        ),
         **{
             f"evaluate_{d}": (start("evaluate", f"checkpoint={path}"), path)
             for d, path in damaged.items()
@@ -272,3 +280,16 @@ def test_resume_with_group_override_is_rejected(followups):
     assert_user_error(run, "algo")
     # Nothing was trained.
     assert not any(run.results_dir.glob("*/*/checkpoint_*"))
+
+
+def test_resume_with_a_different_network_is_a_checkpoint_error(followups):
+    run = followups["resume_model"]
+    assert_user_error(run, "does not fit this run's networks", "algo.model.*")
+    assert not any(run.results_dir.glob("*/*/checkpoint_*"))
+
+
+def test_resume_checks_overrides_against_the_checkpoints_algorithm(followups):
+    # The checkpoint is PPO's: epsilon is DQN's key, and the error says so before any work.
+    run = followups["resume_foreign_key"]
+    assert_user_error(run, "algo.epsilon=0.1", "a setting of DQN", "algorithm is PPO")
+    assert not run.results_dir.exists() or not any(run.results_dir.iterdir())

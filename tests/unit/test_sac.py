@@ -284,6 +284,21 @@ def test_fixed_alpha_stays():
     assert metrics["alpha_value"] == pytest.approx(0.2)
 
 
+def test_alpha_tuning_turned_on_at_resume_starts_its_optimizer_fresh():
+    fixed = make_learner(initial_alpha=0.2, autotune_alpha=False)
+    fixed.update_from_replay([random_batch(BOX_ACTIONS, seed=i) for i in range(2)], 0)
+    state = fixed.get_state()
+    assert not any(k.startswith("alpha/") for k in state["optimizer"])
+
+    tuned = make_learner(initial_alpha=1.0, autotune_alpha=True)
+    tuned.set_state(state)
+    assert tuned.module.log_alpha.item() == pytest.approx(math.log(0.2))  # the saved value
+    assert tuned.optimizers["alpha"].step_count == 0
+    assert tuned.optimizers["critic"].step_count == 2
+    tuned.update_from_replay([random_batch(BOX_ACTIONS, seed=5)], 0)
+    assert tuned.module.log_alpha.item() != pytest.approx(math.log(0.2))  # now it is tuned
+
+
 def test_discrete_losses_on_a_hand_worked_example():
     learner = make_learner(gym.spaces.Discrete(2), initial_alpha=ALPHA)
     m = learner.module
