@@ -585,14 +585,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     ap.add_argument("--quick", action="store_true", help="1 seed, no SB3: a smoke run")
     ap.add_argument("--seeds", type=int, nargs="+", help="default 0 1 2 (--quick: 0)")
     ap.add_argument("--algos", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS))
-    ap.add_argument("--no-sb3", action="store_true", help="measure rlrun only")
-    ap.add_argument(
-        "--sb3-threads",
-        type=int,
-        default=1,
-        help="torch threads of the SB3 process (0: torch's default, one per core)",
-    )
-    ap.add_argument("--json", type=Path, help="also write the raw results here")
+    time_to_solve.add_baseline_options(ap)
     # The baseline's child process (run_sb3 starts it).
     ap.add_argument("--_sb3-child", choices=list(ZOO), help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)

@@ -51,6 +51,18 @@ def sb3_available() -> bool:
     return find_spec("stable_baselines3") is not None
 
 
+def add_baseline_options(ap: argparse.ArgumentParser) -> None:
+    """The options of every side-by-side benchmark against Stable-Baselines3."""
+    ap.add_argument("--no-sb3", action="store_true", help="measure rlrun only")
+    ap.add_argument(
+        "--sb3-threads",
+        type=int,
+        default=1,
+        help="torch threads of the SB3 process (0: torch's default, one per core)",
+    )
+    ap.add_argument("--json", type=Path, help="also write the raw results here")
+
+
 def _tail(text: str, n: int = 600) -> str:
     return text[-n:].strip()
 
@@ -315,17 +327,10 @@ def report(res: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--no-sb3", action="store_true", help="measure rlrun only")
-    ap.add_argument(
-        "--sb3-threads",
-        type=int,
-        default=1,
-        help="torch threads of the SB3 process (0: torch's default, one per core)",
-    )
+    add_baseline_options(ap)
     ap.add_argument(
         "--sb3-cap", type=int, default=300_000, help="SB3 gives up after this many steps"
     )
-    ap.add_argument("--json", type=Path, help="also write the raw results here")
     args = ap.parse_args(argv)
     if not args.no_sb3 and not sb3_available():
         print(
