@@ -74,14 +74,7 @@ class DQNLearner(OffPolicyLearner):
             per_sample = 0.5 * td.pow(2)
         loss = (batch["weights"] * per_sample).mean()
 
-        td = td.detach()
-        return loss, {
-            TD_ERROR: td,
-            "qf_loss": loss.detach(),
-            "qf_mean": q.detach().mean(),
-            "qf_max": q.detach().max(),
-            "td_error_mean": td.abs().mean(),
-        }
+        return loss, self._metrics(loss, q, td.detach())
 
     # --- distributional, C51 (Bellemare et al. 2017) ------------------------------------------
 
@@ -115,14 +108,7 @@ class DQNLearner(OffPolicyLearner):
         cross_entropy = -(target * F.log_softmax(logits, dim=-1)).sum(-1)
         loss = (batch["weights"] * cross_entropy).mean()
 
-        cross_entropy = cross_entropy.detach()
-        return loss, {
-            TD_ERROR: cross_entropy,
-            "qf_loss": loss.detach(),
-            "qf_mean": q.detach().mean(),
-            "qf_max": q.detach().max(),
-            "td_error_mean": cross_entropy.mean(),
-        }
+        return loss, self._metrics(loss, q, cross_entropy.detach())
 
     # --- shared pieces ------------------------------------------------------------------------
 
@@ -131,6 +117,18 @@ class DQNLearner(OffPolicyLearner):
         if self.config.get("double_q", True):
             return self.module.q_values(next_obs).argmax(dim=1)
         return q_next_target.argmax(dim=1)
+
+    @staticmethod
+    def _metrics(loss: torch.Tensor, q: torch.Tensor, errors: torch.Tensor) -> TensorDict:
+        """The loss's metrics; `errors` are the per-sample errors whose magnitudes become
+        prioritized replay's new priorities (TD errors, or C51's cross-entropies)."""
+        return {
+            TD_ERROR: errors,
+            "qf_loss": loss.detach(),
+            "qf_mean": q.detach().mean(),
+            "qf_max": q.detach().max(),
+            "td_error_mean": errors.abs().mean(),
+        }
 
     @staticmethod
     def _bootstrap_factor(batch: TensorDict) -> torch.Tensor:
