@@ -251,7 +251,7 @@ def train_command(args: list[str]) -> int:
 def _with_checkpoint_algo(overrides: list[str]) -> list[str]:
     """With resume=PATH the checkpoint fixes the algorithm: compose with its group, so that
     overrides of its own keys (algo.autotune_alpha for SAC) are checked against its schema
-    rather than the default algorithm's. Unreadable paths are left for check_checkpoint."""
+    rather than the default algorithm's. A bad path fails here, before any override is read."""
     keys = [o.lstrip("+~").split("=", 1) for o in overrides]
     resume = [kv[1] for kv in keys if kv[0] == "resume" and len(kv) == 2]
     if not resume or any(kv[0] == "algo" for kv in keys):
@@ -259,12 +259,14 @@ def _with_checkpoint_algo(overrides: list[str]) -> list[str]:
     import yaml
 
     from rlrun.algorithms.registry import ALGORITHMS
+    from rlrun.config.checkpoint_path import check_checkpoint
 
+    folder = check_checkpoint(resume[-1], key="resume")
     try:
-        config = yaml.safe_load((Path(resume[-1]).expanduser() / "config.yaml").read_text())
+        config = yaml.safe_load((folder / "config.yaml").read_text())
         name = str(config["algo"]["name"]).upper()
     except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return overrides
+        return overrides  # an unreadable config.yaml: resolve_config reports it
     return [f"algo={name.lower()}", *overrides] if name in ALGORITHMS else overrides
 
 
