@@ -108,28 +108,26 @@ class ReplayBuffer:
             "terminateds": rollout.data[C.TERMINATEDS],
             "truncateds": rollout.data[C.TRUNCATEDS],
         }
-        slots_per_col, added = self.slots_per_column, 0
-        for n in range(n_envs):
-            col = column_offset + n
-            if fresh and self._sizes[col] > 0:
-                self._data["truncateds"][col, (self._heads[col] - 1) % slots_per_col] = True
-            rows = np.flatnonzero(valid[:, n])
-            count = rows.size
-            if count == 0:
-                continue
-            added += count
-            # Rows beyond one ring's worth would be overwritten within this call: skip them, but
-            # land the rest where one-by-one appends would have put them.
-            rows = rows[-slots_per_col:]
-            start = self._heads[col] + count - rows.size
-            slots = (start + np.arange(rows.size)) % slots_per_col
-            for key, arr in src.items():
-                self._data[key][col, slots] = arr[rows, n]
-            self._heads[col] = (self._heads[col] + count) % slots_per_col
-            self._sizes[col] = min(slots_per_col, int(self._sizes[col]) + count)
-            if self.prioritized:
-                self._set_priorities(col * slots_per_col + slots, self._max_priority)
-        return added
+        slots_per_col = self.slots_per_column
+        cols = column_offset + np.arange(n_envs)
+        if fresh:
+            started = cols[self._sizes[cols] > 0]
+            self._data["truncateds"][started, (self._heads[started] - 1) % slots_per_col] = True
+        # All columns in one scatter: the valid row of rank r in column c (r-th of that column,
+        # in time order) goes to slot head_c + r, as appends one by one would put it. Rows that
+        # a longer-than-the-ring rollout would overwrite within this call are skipped.
+        counts = valid.sum(axis=0)
+        rank = np.cumsum(valid, axis=0) - 1
+        t, n = np.nonzero(valid & (rank >= (counts - slots_per_col)[None, :]))
+        col = column_offset + n
+        slots = (self._heads[col] + rank[t, n]) % slots_per_col
+        for key, arr in src.items():
+            self._data[key][col, slots] = arr[t, n]
+        self._heads[cols] = (self._heads[cols] + counts) % slots_per_col
+        self._sizes[cols] = np.minimum(slots_per_col, self._sizes[cols] + counts)
+        if self.prioritized and t.size:
+            self._set_priorities(col * slots_per_col + slots, self._max_priority)
+        return int(counts.sum())
 
     def sample(
         self, batch_size: int, n_step: int = 1, gamma: float = 0.99, beta: float = 0.4

@@ -162,6 +162,55 @@ def test_ring_wraps_and_never_reads_across_the_write_head() -> None:
     assert targets_by_obs(buf)[5.0] == (6 + 0.9 * 7, 7.0, False, 0.81)
 
 
+def make_multi_buffer(n_envs: int, slots: int, prioritized: bool) -> ReplayBuffer:
+    """Columns 1..n_envs take the rollouts; column 0 stays empty."""
+    return make_buffer(
+        capacity=(n_envs + 1) * slots, num_columns=n_envs + 1, prioritized=prioritized
+    )
+
+
+def row(
+    data: dict[str, np.ndarray], n: int, t: int, next_obs: np.ndarray, valid: bool = True
+) -> Rollout:
+    """Row t of sub-env n as a one-step rollout, bootstrapping from its next observation."""
+    one = {k: v[t : t + 1, n : n + 1].copy() for k, v in data.items()}
+    one[C.VALID][:] = valid
+    return Rollout(one, bootstrap_obs=next_obs[t : t + 1])
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_multi_column_add_matches_one_row_at_a_time(prioritized: bool) -> None:
+    """add() scatters every column at once; that must land each valid row where appending the
+    rows one by one, column by column, would (ragged VALID masks, ring overflow, fresh)."""
+    rng = np.random.default_rng(0)
+    n_envs, slots = 3, 5
+    whole = make_multi_buffer(n_envs, slots, prioritized)
+    one_by_one = make_multi_buffer(n_envs, slots, prioritized)
+    counter = 0.0
+    for length, fresh in [(4, False), (2, False), (8, True), (1, False), (6, True)]:
+        obs = counter + np.arange(length * n_envs, dtype=np.float32).reshape(length, n_envs, 1)
+        counter += length * n_envs
+        data = {
+            C.OBS: obs,
+            C.ACTIONS: rng.integers(0, 4, (length, n_envs)),
+            C.REWARDS: rng.random((length, n_envs), dtype=np.float32),
+            C.TERMINATEDS: rng.random((length, n_envs)) < 0.2,
+            C.TRUNCATEDS: rng.random((length, n_envs)) < 0.1,
+            C.VALID: rng.random((length, n_envs)) < 0.7,
+        }
+        bootstrap = obs[-1] + 1000
+        added = whole.add(Rollout(data, bootstrap_obs=bootstrap), column_offset=1, fresh=fresh)
+        assert added == int(data[C.VALID].sum())
+        for n in range(n_envs):
+            next_obs = np.concatenate([obs[1:, n], bootstrap[n : n + 1]])
+            if fresh:  # the restart mark alone: a rollout whose only row is not valid
+                one_by_one.add(row(data, n, 0, next_obs, valid=False), 1 + n, fresh=True)
+            for t in np.flatnonzero(data[C.VALID][:, n]):
+                one_by_one.add(row(data, n, t, next_obs), 1 + n)
+    for key, value in one_by_one.get_state().items():
+        np.testing.assert_array_equal(whole.get_state()[key], value, err_msg=key)
+
+
 def test_prioritized_weights_frequencies_and_max_priority() -> None:
     buf = make_buffer(capacity=8, prioritized=True, alpha=0.5, eps=0.0)
     buf.add(make_rollout([0, 1, 2, 3], [0, 0, 0, 0], bootstrap=4))
