@@ -1,14 +1,15 @@
-"""Adam (Kingma & Ba 2015, https://arxiv.org/abs/1412.6980, Algorithm 1) on torch's foreach ops.
+"""Adam (Kingma & Ba 2015, https://arxiv.org/abs/1412.6980, Algorithm 1) in one fused kernel.
 
 Why not torch.optim.Adam: every torch.optim.Optimizer method is wrapped to import torch._dynamo
 on first use, which costs ~1.9 s of start-up on a 2-core machine, a fifth of our time-to-solve
-budget. This one does the same maths with a few fused multi-tensor ops, and its state is plain
-named tensors (safetensors in checkpoints, no pickle).
+budget. This one calls the kernel behind `torch.optim.Adam(fused=True)` (CPU and CUDA) directly:
+on a CPU the foreach ops fall back to one op per tensor, ~170 ops and ~8x the time of the fused
+kernel for a small MLP, and off-policy learners step after every few env steps. Its state is
+plain named tensors (safetensors in checkpoints, no pickle).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
@@ -29,6 +30,8 @@ class Adam:
         self.step_count = 0
         self.exp_avg = [torch.zeros_like(p) for p in self.params]  # m_t
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]  # v_t
+        device = self.params[0].device if self.params else None
+        self._step = torch.zeros((), dtype=torch.float32, device=device)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -44,18 +47,25 @@ class Adam:
         m = [self.exp_avg[i] for i in idx]
         v = [self.exp_avg_sq[i] for i in idx]
         self.step_count += 1
-        t = self.step_count
-        # m_t = b1 m + (1 - b1) g ;  v_t = b2 v + (1 - b2) g^2
-        torch._foreach_lerp_(m, grads, 1.0 - self.beta1)
-        torch._foreach_mul_(v, self.beta2)
-        torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.beta2)
-        # theta -= lr * m_hat / (sqrt(v_hat) + eps), bias corrections folded into the scalars.
-        bias1 = 1.0 - self.beta1**t
-        bias2_sqrt = math.sqrt(1.0 - self.beta2**t)
-        denom = torch._foreach_sqrt(v)
-        torch._foreach_div_(denom, bias2_sqrt)
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(params, m, denom, value=-self.lr / bias1)
+        # The kernel reads t from a float tensor per parameter; all share one here.
+        self._step.fill_(self.step_count)
+        # Per element: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+        # theta -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+        torch._fused_adam_(
+            params,
+            grads,
+            m,
+            v,
+            [],
+            [self._step] * len(params),
+            lr=self.lr,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            weight_decay=0.0,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         state = {"step": torch.tensor(self.step_count, dtype=torch.int64)}
