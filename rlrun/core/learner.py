@@ -45,6 +45,11 @@ class Learner:
         self.env_steps_lifetime = 0
         self.num_updates_lifetime = 0
         self.world_size = 1  # > 1: one of several data-parallel learners (torch.distributed)
+        # Detached views of the module's tensors, which updates change in place: off-policy
+        # algorithms hand them to their local runner after every few gradient steps.
+        self._live_weights: dict[str, torch.Tensor] | None = None
+        # Per-sample TD errors go back to a prioritized replay buffer only.
+        self.wants_td_errors = bool((algo_cfg.get("replay") or {}).get("prioritized", False))
 
     # --- hooks for algorithms ------------------------------------------------------------
 
@@ -131,6 +136,8 @@ class Learner:
             batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items() if k != "indices"}
             loss, metrics = self.compute_loss(batch)
             td = metrics.pop(TD_ERROR, None)
+            if td is not None and not self.wants_td_errors:
+                td = None
             td_errors.append(None if td is None else td.detach().abs().cpu().numpy())
             metrics.update(self._gradient_step(loss))
             trained += len(b[C.OBS])
@@ -245,9 +252,11 @@ class Learner:
     def get_weights(self, copy: bool = True) -> dict[str, torch.Tensor]:
         """The module's tensors on the CPU; `copy=False` may return the live tensors (for a
         consumer in this process that copies them at once)."""
-        state = self.module.state_dict()
         if not copy and self.device.type == "cpu":
-            return {k: v.detach() for k, v in state.items()}
+            if self._live_weights is None:
+                self._live_weights = {k: v.detach() for k, v in self.module.state_dict().items()}
+            return dict(self._live_weights)
+        state = self.module.state_dict()
         return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:

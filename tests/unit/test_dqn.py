@@ -337,6 +337,7 @@ def test_update_moves_online_weights_not_target_and_sets_epsilon(num_atoms):
         {"dueling": True, "num_atoms": num_atoms},
         epsilon=[[0, 1.0], [100, 0.0]],
         target_network_update_freq=500,
+        replay={"prioritized": True},
     )
     assert float(learner.get_weights()["epsilon"]) == 1.0  # eps(0), before any update
     online0, target0 = online_and_target(learner)
@@ -350,6 +351,10 @@ def test_update_moves_online_weights_not_target_and_sets_epsilon(num_atoms):
     for key in ("qf_loss", "qf_mean", "qf_max", "td_error_mean", "curr_epsilon", "curr_lr"):
         assert math.isfinite(metrics[key]), key
     assert "td_error" not in metrics
+    # A uniform buffer has no use for them: none are computed.
+    uniform = make_learner({"num_atoms": num_atoms})
+    _, td_errors = uniform.update_from_replay([random_replay_batch(seed=0)], env_steps_lifetime=50)
+    assert td_errors == [None]
     assert metrics["curr_epsilon"] == pytest.approx(0.5)
     assert float(learner.get_weights()["epsilon"]) == pytest.approx(0.5)
 

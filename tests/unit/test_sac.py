@@ -351,7 +351,7 @@ def test_discrete_losses_on_a_hand_worked_example():
     "action_space", [BOX_ACTIONS, gym.spaces.Discrete(3)], ids=["box", "discrete"]
 )
 def test_update_from_replay_moves_online_and_targets_by_tau(action_space):
-    learner = make_learner(action_space)
+    learner = make_learner(action_space, replay={"prioritized": True})
     m = learner.module
     for t, o in zip(m.target_qs.parameters(), m.qs.parameters(), strict=True):
         assert not t.requires_grad and torch.equal(t, o)

@@ -108,7 +108,12 @@ class OffPolicyAlgorithm(Algorithm):
         self._update_debt -= k
         beta = self.beta.value(self.num_env_steps_sampled_lifetime)
         n_step, gamma = int(cfg["n_step"]), float(cfg["gamma"])
-        batches = [self.replay.sample(batch_size, n_step, gamma, beta) for _ in range(k)]
+        # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
+        drawn = self.replay.sample(k * batch_size, n_step, gamma, beta)
+        batches = [
+            {key: v[i * batch_size : (i + 1) * batch_size] for key, v in drawn.items()}
+            for i in range(k)
+        ]
         metrics, td_errors = self.learner_group.update_from_replay(
             batches, self.num_env_steps_sampled_lifetime
         )
