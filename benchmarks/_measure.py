@@ -52,6 +52,18 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _high_water_bytes(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _tree_rss_bytes(root: int) -> int:
     """Current resident memory of `root` and all its descendants, summed."""
     total, stack, seen = 0, [root], set()
@@ -79,11 +91,13 @@ def run_measured(
     """Run `cmd`, timing it from just before it starts until it exits, and its peak memory.
 
     Peak memory is the larger of two readings, so it covers every process of the run:
-    - the kernel's own high-water mark (ru_maxrss from wait4) of the child and of any
-      descendants it waited for: exact, but per process (the largest one, not a sum);
-    - the sum of resident memory over the child's whole process tree, sampled every
-      `poll_s` seconds from /proc: a sum over processes, but may miss a short spike.
-    For a single-process run (rlrun's local mode) the first is the exact answer.
+    - the child's own high-water mark (VmHWM in /proc/PID/status), read every `poll_s`
+      seconds: the kernel keeps it, so only growth in the last poll before exit is missed;
+    - the sum of resident memory over the child's whole process tree, sampled as often:
+      a sum over processes, but may miss a short spike.
+    For a single-process run (rlrun's local mode) the first is the answer. Not wait4's
+    ru_maxrss: Linux carries the parent's high-water mark through fork and exec into it, so
+    every child of a big parent (run_all.py once it has imported Ray) would read as that big.
     """
     out_f = open(_tmpfile(), "w+")  # noqa: SIM115 - closed below
     err_f = open(_tmpfile(), "w+")  # noqa: SIM115
@@ -94,15 +108,15 @@ def run_measured(
 
     def reap() -> None:
         # A blocking wait4 in its own thread: the exit time is exact, not rounded up to a poll.
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status = os.waitpid(proc.pid, 0)
         reaped["t"] = time.perf_counter()
         reaped["status"] = status
-        reaped["maxrss"] = usage.ru_maxrss * 1024  # kB on Linux
 
     waiter = threading.Thread(target=reap, daemon=True)
     waiter.start()
-    peak_sampled = 0
+    peak_sampled = peak_hwm = 0
     while waiter.is_alive():
+        peak_hwm = max(peak_hwm, _high_water_bytes(proc.pid))
         peak_sampled = max(peak_sampled, _tree_rss_bytes(proc.pid))
         waiter.join(poll_s)
         if timeout_s is not None and time.perf_counter() - t0 > timeout_s and waiter.is_alive():
@@ -118,7 +132,7 @@ def run_measured(
     return ProcResult(
         returncode=proc.returncode,
         wall_s=reaped["t"] - t0,  # type: ignore[operator]
-        peak_rss_mb=max(peak_sampled, reaped["maxrss"]) / 2**20,  # type: ignore[call-overload]
+        peak_rss_mb=max(peak_sampled, peak_hwm) / 2**20,
         stdout=stdout,
         stderr=stderr,
     )
