@@ -28,8 +28,8 @@ class DQNConfig(OffPolicyConfig):
     model: ModelConfig = field(default_factory=lambda: ModelConfig(fcnet_activation="relu"))
     # Tuned for small control tasks on a CPU: few large batches (one step of 256 per 4 env
     # steps), a brisk lr and a target copied every 250 env steps; conf/experiment/cartpole_dqn.yaml
-    # adds only its stop criteria. On CartPole seeds 0-9 this reaches 450 on 9 of 10 by 23k-43k
-    # steps; the previous 48 / 500 reached it on 7 (benchmarks/RESULTS.md, section 4).
+    # adds only its stop criteria. On CartPole seeds 0-9 this reaches 450 on all ten, by 24k-45k
+    # steps; the previous 48 / 500 reached it on 7 of them (benchmarks/RESULTS.md, section 4).
     lr: Any = 2e-3  # learning rate: a float or a schedule [[env_steps, value], ...]
     gamma: float = 0.99  # discount factor, in [0, 1]
     grad_clip: float | None = 10.0  # clip gradients at this threshold (None: no clipping)
