@@ -29,6 +29,8 @@ class RLModule(nn.Module):
     `forward_inference` is for deployment and evaluation (deterministic actions),
     `forward_exploration` for sampling during training, `forward_train` for the learner.
     Each returns a dict; `action_dist_inputs` is turned into actions by `action_dist_cls`.
+    Parameters and buffers are updated in place, never reassigned: learners and env runners
+    keep references to them and sync weights by copying into them.
     """
 
     def __init__(self, observation_space: Any, action_space: Any, model_config: dict[str, Any]):
