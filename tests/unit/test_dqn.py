@@ -359,6 +359,24 @@ def test_update_moves_online_weights_not_target_and_sets_epsilon(num_atoms):
     assert float(learner.get_weights()["epsilon"]) == pytest.approx(0.5)
 
 
+def test_live_weights_follow_updates_and_restores():
+    """get_weights(copy=False) hands out cached views: they must show every in-place change."""
+    torch.manual_seed(0)
+    learner = make_learner()
+    live = learner.get_weights(copy=False)
+    live.pop("epsilon")  # the caller's dict is its own
+    learner.update_from_replay([random_replay_batch(seed=0)], env_steps_lifetime=50)
+    now = learner.get_weights(copy=False)
+    assert "epsilon" in now
+    for name, tensor in learner.module.state_dict().items():
+        assert torch.equal(now[name], tensor), name
+    other = make_learner()
+    other.update_from_replay([random_replay_batch(seed=3)], env_steps_lifetime=80)
+    learner.set_state(other.get_state())
+    for name, tensor in other.get_weights().items():
+        assert torch.equal(learner.get_weights(copy=False)[name], tensor), name
+
+
 def test_hard_target_update_copies_after_the_update_freq():
     torch.manual_seed(0)
     learner = make_learner(tau=1.0, target_network_update_freq=500)
