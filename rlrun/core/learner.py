@@ -136,9 +136,10 @@ class Learner:
             batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items() if k != "indices"}
             loss, metrics = self.compute_loss(batch)
             td = metrics.pop(TD_ERROR, None)
-            if td is not None and not self.wants_td_errors:
-                td = None
-            td_errors.append(None if td is None else td.detach().abs().cpu().numpy())
+            if td is not None and self.wants_td_errors:
+                td_errors.append(td.detach().abs().cpu().numpy())
+            else:
+                td_errors.append(None)
             metrics.update(self._gradient_step(loss))
             trained += len(b[C.OBS])
             for k, v in metrics.items():
