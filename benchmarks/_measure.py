@@ -107,7 +107,7 @@ def run_measured(
     proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
 
     def reap() -> None:
-        # A blocking wait4 in its own thread: the exit time is exact, not rounded up to a poll.
+        # A blocking waitpid in its own thread: the exit time is exact, not rounded up to a poll.
         _, status = os.waitpid(proc.pid, 0)
         reaped["t"] = time.perf_counter()
         reaped["status"] = status
