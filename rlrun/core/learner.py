@@ -48,8 +48,9 @@ class Learner:
         # Detached views of the module's tensors, which updates change in place: off-policy
         # algorithms hand them to their local runner after every few gradient steps.
         self._live_weights: dict[str, torch.Tensor] | None = None
-        # Per-sample TD errors go back to a prioritized replay buffer only.
-        self.wants_td_errors = bool((algo_cfg.get("replay") or {}).get("prioritized", False))
+        # Whether update_from_replay hands back per-sample TD errors (OffPolicyLearner: only for
+        # a prioritized buffer, the one consumer).
+        self.wants_td_errors = True
 
     # --- hooks for algorithms ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ class OffPolicyLearner(Learner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_target_update = 0  # env steps at the last target update
+        self.wants_td_errors = bool(self.config["replay"]["prioritized"])
 
     def after_gradient_step(self) -> None:
         freq = int(self.config.get("target_network_update_freq", 0))
