@@ -18,7 +18,8 @@ from rlrun.algorithms.evaluation import Evaluator
 from rlrun.callbacks.driver import DriverCallbacks
 from rlrun.cluster import check_resources, init_ray, needs_ray
 from rlrun.connectors.connector import build_env_to_module
-from rlrun.core.columns import ACTION_DIST_INPUTS, DEFAULT_MODULE_ID, OBS
+from rlrun.core import tree
+from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.learner import Learner
 from rlrun.core.learner_group import LearnerGroup
 from rlrun.core.rl_module import RLModuleSpec
@@ -47,9 +48,10 @@ class Algorithm:
         # User callbacks are loaded (and fail) before any runner or Ray actor starts.
         self.callbacks = DriverCallbacks(cfg)
         # Each env runner imports the callback classes itself, for its episode hooks.
-        runner_cfg = cfg["env_runner"]
+        runner_cfg = {**cfg["env_runner"], "_connectors": self.connectors_config()}
         if cfg.get("callbacks"):
-            runner_cfg = {**runner_cfg, "_callbacks": list(cfg["callbacks"])}
+            runner_cfg["_callbacks"] = list(cfg["callbacks"])
+        self.runner_config = runner_cfg
         if needs_ray(cfg):
             init_ray(cfg.get("ray", {}))
             check_resources(cfg)
@@ -63,8 +65,12 @@ class Algorithm:
             self._env_obs_space,
             self.seed,
         )
+        learner_cfg = {
+            **cfg["learner"],
+            "_connectors_learner": runner_cfg["_connectors"].get("learner") or [],
+        }
         self.learner_group = LearnerGroup(
-            self.learner_class, self.algo_config, cfg["learner"], self.module_spec, self.seed
+            self.learner_class, self.algo_config, learner_cfg, self.module_spec, self.seed
         )
         self.evaluator: Evaluator | None = None
         eval_cfg = cfg.get("evaluation", {})
@@ -98,7 +104,24 @@ class Algorithm:
 
     # --- building ------------------------------------------------------------------------
 
+    def connectors_config(self) -> dict[str, Any]:
+        """The `connectors` section, plus the previous-action/reward piece that
+        `algo.model.lstm_use_prev_action` / `lstm_use_prev_reward` stand for."""
+        connectors = dict(self.config.get("connectors") or {})
+        model = self.algo_config["model"]
+        if model["use_lstm"] and (model["lstm_use_prev_action"] or model["lstm_use_prev_reward"]):
+            piece = {
+                "prev_actions_prev_rewards": {
+                    "n_prev_actions": int(model["lstm_use_prev_action"]),
+                    "n_prev_rewards": int(model["lstm_use_prev_reward"]),
+                }
+            }
+            connectors["env_to_module"] = [*(connectors.get("env_to_module") or []), piece]
+        return connectors
+
     def _module_spec(self) -> RLModuleSpec:
+        from rlrun.models.catalog import action_mask_key, check_encodable
+
         probe = make_single_env(self.config["env"])
         try:
             obs_space, act_space = probe.observation_space, probe.action_space
@@ -106,11 +129,18 @@ class Algorithm:
             probe.close()
         check_spaces(obs_space, act_space)
         self._env_obs_space = obs_space
-        obs_space = build_env_to_module(self.config["env_runner"], obs_space).observation_space(
-            obs_space
+        pipeline = build_env_to_module(
+            self.config["env_runner"], self.connectors_config(), obs_space, act_space
         )
+        obs_space = pipeline.observation_space(obs_space)
         model = self.module_model_config()
+        model["action_mask_key"] = action_mask_key(
+            obs_space, self.config["env"]["action_mask_key"], act_space
+        )
         module_class = model.pop("module_class", None) or self.default_module_class
+        if module_class == self.default_module_class:
+            # A user's module decides for itself what it can take; ours are checked up front.
+            check_encodable(obs_space, model)
         return RLModuleSpec(module_class, obs_space, act_space, model)
 
     def module_model_config(self) -> dict[str, Any]:
@@ -246,7 +276,7 @@ class Algorithm:
         one_env = render_mode is not None
         runner = EnvRunner(
             env_cfg,
-            {**self.config["env_runner"], "explore": explore, "vectorize_mode": "sync"},
+            {**self.runner_config, "explore": explore, "vectorize_mode": "sync"},
             self.module_spec,
             seed=(self.seed or 0) + 1_000_003 if seed is None else seed,
             num_envs=1 if one_env else min(episodes, 8),
@@ -268,17 +298,66 @@ class Algorithm:
             "episodes": len(rets),
         }
 
-    def compute_single_action(self, obs: Any, explore: bool = False) -> Any:
-        """The action for one observation, as the env takes it (deterministic unless `explore`)."""
-        runner = self.env_runner_group.local_runner
-        batch = runner.env_to_module(np.asarray(obs, np.float32)[None], False)
+    def compute_single_action(
+        self,
+        obs: Any,
+        state: Any = None,
+        explore: bool = False,
+        episode_start: bool = True,
+        prev_reward: float = 0.0,
+    ) -> Any:
+        """The action for one observation, as the env takes it (deterministic unless `explore`).
+
+        Goes through the same connectors and act step as sampling. A recurrent module takes
+        and returns its state: `action, state = algo.compute_single_action(obs, state)`, with
+        `state=None` at an episode's start. `episode_start=False` continues the connectors'
+        per-episode history (stacked frames, previous actions) from the last call;
+        `prev_reward` is the reward the last action earned, for `prev_actions_prev_rewards`.
+        """
+        runner = self._single_action_runner()
+        batch = tree.batch_of_one(runner.observation_space, obs)
+        starts = np.array([episode_start or (runner.stateful and state is None)])
+        if runner.stateful:
+            runner._state = (
+                None
+                if state is None
+                else tree.map_structure(lambda x: torch.as_tensor(x)[None], state)
+            )
+            if runner._state is None:
+                runner._reset_state(np.ones(1, bool))
+        prev = self._single_action_prev
+        x = runner.env_to_module(
+            batch, update=False, starts=starts, actions=None if starts[0] else prev[0],
+            rewards=None if starts[0] else np.array([prev_reward], np.float32),
+        )  # fmt: skip
         with torch.no_grad():
-            module = runner.module
-            out = module.forward_exploration if explore else module.forward_inference
-            dist = module.action_dist_cls(out({OBS: torch.from_numpy(batch)})[ACTION_DIST_INPUTS])
-            action = (dist.sample() if explore else dist.to_deterministic().sample()).numpy()
+            action, _ = runner.act(tree.as_batch(runner.module_observation_space, x), explore)
+        self._single_action_prev = (action, None)
         a = runner.module_to_env(action)[0]
-        return int(a) if np.ndim(a) == 0 else a
+        a = int(a) if np.ndim(a) == 0 else a
+        if runner.stateful:
+            return a, tree.map_structure(lambda x: x[0].clone(), runner._state)
+        return a
+
+    def _single_action_runner(self) -> Any:
+        """The driver's runner's module, with a one-env copy of its connectors (synced filter
+        state, its own per-episode history)."""
+        runner = self.env_runner_group.local_runner
+        single = getattr(self, "_single", None)
+        if single is None:
+            import copy
+
+            single = copy.copy(runner)
+            single.env_to_module = build_env_to_module(
+                self.config["env_runner"], self.connectors_config(), runner.observation_space,
+                runner.action_space,
+            )  # fmt: skip
+            single.num_envs = 1
+            self._single = single
+            self._single_action_prev = (None, None)
+        single.module = runner.module
+        single.env_to_module.set_state(runner.env_to_module.get_state())
+        return single
 
     # --- state and checkpoints ------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from rlrun.core import tree
+
 
 class Episode:
     """One sub-env's episode so far. `len(episode)` is the number of steps taken."""
@@ -102,7 +104,7 @@ class EpisodeTracker:
         self.episodes = [None] * self.num_envs
         for i in range(self.num_envs):
             if track is None or track[i]:
-                self._start(i, obs[i], {})
+                self._start(i, _row(obs, i), {})
 
     def step(
         self,
@@ -125,7 +127,7 @@ class EpisodeTracker:
                     continue
                 term, trunc = bool(terminated[i]), bool(truncated[i])
                 ep.add_step(
-                    np.array(obs[i]), _item(actions[i]), float(rewards[i]), term, trunc,
+                    _row(obs, i), _item(actions[i]), float(rewards[i]), term, trunc,
                     _sub_info(infos, i),
                 )  # fmt: skip
                 self.call("on_episode_step", ep, i)
@@ -133,13 +135,18 @@ class EpisodeTracker:
                     self.call("on_episode_end", ep, i)
                     self.episodes[i] = None
             elif reset[i]:
-                self._start(i, obs[i], _sub_info(infos, i))
+                self._start(i, _row(obs, i), _sub_info(infos, i))
             else:
                 self.episodes[i] = None
 
     def _start(self, i: int, obs: Any, info: dict[str, Any]) -> None:
-        ep = self.episodes[i] = Episode(i, np.array(obs), info)
+        ep = self.episodes[i] = Episode(i, obs, info)
         self.call("on_episode_start", ep, i)
+
+
+def _row(obs: Any, i: int) -> Any:
+    """Sub-env i's observation, copied (a tree for Dict/Tuple observations)."""
+    return tree.map_structure(lambda x: np.array(x[i]), obs)
 
 
 def _item(action: Any) -> Any:

@@ -15,11 +15,24 @@ from omegaconf import MISSING
 
 @dataclass
 class ModelConfig:
-    """The default MLP module, or a user's own module class."""
+    """The default modules' networks (RLlib's `model_config` names), or a user's module class.
 
-    fcnet_hiddens: list[int] = field(default_factory=lambda: [64, 64])  # hidden layer sizes
+    The encoder comes from the observation space (rlrun/models/catalog.py): an MLP for vectors,
+    a CNN for images, one-hot for Discrete/MultiDiscrete, one encoder per leaf for Dict/Tuple.
+    """
+
+    fcnet_hiddens: list[int] = field(default_factory=lambda: [64, 64])  # MLP encoder layers
     fcnet_activation: str = "tanh"  # tanh | relu | silu | elu | linear
-    vf_share_layers: bool = False  # one torso for policy and value (True) or two (False)
+    head_fcnet_hiddens: list[int] = field(default_factory=list)  # hidden layers of each head
+    head_fcnet_activation: str = "relu"  # activation of the head layers
+    conv_filters: Any = None  # image encoder [[channels, kernel, stride], ...]; None: by size
+    conv_activation: str = "relu"  # activation after each conv layer
+    use_lstm: bool = False  # an LSTM after the encoder (PPO): a recurrent policy and value
+    lstm_cell_size: int = 64  # LSTM units (RLlib: 256; 64 is faster on a CPU)
+    max_seq_len: int = 20  # training sequence length: BPTT window of the LSTM
+    lstm_use_prev_action: bool = False  # feed the previous action to the LSTM's encoder
+    lstm_use_prev_reward: bool = False  # feed the previous reward to the LSTM's encoder
+    vf_share_layers: bool = False  # one encoder for policy and value (True) or two (False)
     free_log_std: bool = True  # Box actions: state-independent log-std parameter
     log_std_init: float = 0.0  # initial log-std of the Gaussian policy
     module_class: str | None = None  # "pkg.module:Class" replaces the default module
@@ -48,6 +61,9 @@ class EnvConfig:
     max_episode_steps: int | None = None  # override the registered time limit
     reward_threshold: float | None = None  # "solved" return; None: the Gymnasium registry's value
     task_fn: str | None = None  # curriculum: "pkg.module:fn", fn(result, task) -> the next task
+    # DeepMind preprocessing (84x84 gray, frame skip 4, 4 stacked frames), Gymnasium's wrappers.
+    atari_preprocessing: bool | None = None  # DeepMind Atari wrappers; None: on for ALE/ ids
+    action_mask_key: str | None = None  # Dict obs key of the legal-action mask; None: action_mask
 
 
 @dataclass
@@ -64,6 +80,16 @@ class EnvRunnerConfig:
     num_cpus_per_env_runner: float = 1.0  # Ray resources of each remote runner
     num_gpus_per_env_runner: float = 0.0  # fractional GPUs of each remote runner
     sample_timeout_s: float | None = 600.0  # a remote sample() slower than this counts as failed
+
+
+@dataclass
+class ConnectorsConfig:
+    """User connector pieces (docs/connectors.md): each a name or "pkg.module:Class", bare or
+    as {name: {kwargs}}, e.g. [{frame_stack: {num_frames: 4}}, mean_std_filter]."""
+
+    env_to_module: list[Any] = field(default_factory=list)  # observations -> module inputs
+    module_to_env: list[Any] = field(default_factory=list)  # module actions -> env actions
+    learner: list[Any] = field(default_factory=list)  # sampled data -> the loss's batch
 
 
 @dataclass
@@ -145,6 +171,7 @@ class RootConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     env_runner: EnvRunnerConfig = field(default_factory=EnvRunnerConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
+    connectors: ConnectorsConfig = field(default_factory=ConnectorsConfig)
     stop: StopConfig = field(default_factory=StopConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

@@ -90,6 +90,35 @@ RULES: tuple[Rule, ...] = (
         lambda v: isinstance(v, list) and all(_is_int(h) and h >= 1 for h in v),
         "a list of layer sizes >= 1, e.g. [64,64] ([] for a linear policy)",
     ),
+    one_of("algo.model.head_fcnet_activation", ACTIVATIONS),
+    one_of("algo.model.conv_activation", ACTIVATIONS),
+    Rule(
+        "algo.model.head_fcnet_hiddens",
+        lambda v: isinstance(v, list) and all(_is_int(h) and h >= 1 for h in v),
+        "a list of layer sizes >= 1, e.g. [256] ([] for one linear layer per head)",
+    ),
+    Rule(
+        "algo.model.conv_filters",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) > 0
+            and all(
+                isinstance(f, list) and len(f) == 3 and all(_is_int(x) and x >= 1 for x in f)
+                for f in v
+            )
+        ),
+        "null (a default that fits the image size) or a list of [channels, kernel, stride] "
+        "triples of integers >= 1, e.g. [[16,4,2],[32,4,2]]",
+        nullable=True,
+    ),
+    at_least("algo.model.lstm_cell_size", 1, integer=True),
+    at_least("algo.model.max_seq_len", 1, integer=True),
+    Rule(
+        "env.action_mask_key",
+        lambda v: isinstance(v, str) and v != "",
+        'null ("action_mask" when the observation has it) or a key of the Dict observation',
+        nullable=True,
+    ),
     Rule(
         "algo.model.module_class",
         lambda v: isinstance(v, str) and ":" in v and all(v.split(":", 1)),
@@ -258,8 +287,10 @@ def validate(cfg: DictConfig) -> None:
             "algo.v_min", v_min, f"must be below algo.v_max={v_max}", allowed=f"a number < {v_max}"
         )
     _check_minibatch(cfg)
+    _check_model_keys(cfg)
     _check_conflicts(cfg)
     _check_output_format(cfg)
+    _check_connectors(cfg)
 
 
 def check_env_id(cfg: DictConfig) -> None:
@@ -272,10 +303,12 @@ def check_env_id(cfg: DictConfig) -> None:
         raise ConfigError(
             "env.id", env_id, "needs an environment.", allowed="a Gymnasium id or pkg.module:Class"
         )
-    if ":" in env_id:
+    from rlrun.env.make_env import ensure_registered, is_class_path
+
+    if is_class_path(env_id):
         _check_class_path(env_id)
-    else:
-        _check_registered(env_id)
+    else:  # a Gymnasium id, perhaps "module:Id" or in a namespace a package registers
+        _check_registered(ensure_registered(env_id))
 
 
 # --- the checks that a table row cannot express ---------------------------------------------------
@@ -344,6 +377,25 @@ def _schema_default(cfg: DictConfig, key: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(config_class(name))}
     f = fields.get(key.split(".")[1])
     return None if f is None or f.default is dataclasses.MISSING else f.default
+
+
+def _check_model_keys(cfg: DictConfig) -> None:
+    """A model key the algorithm has no use for is an error, not silence: each algorithm's
+    schema lists them with the reason (`unused_model_keys`)."""
+    import dataclasses
+
+    from rlrun.algorithms.registry import config_class
+    from rlrun.config.schema import ModelConfig
+
+    name = _get(cfg, "algo.name")
+    unused = getattr(config_class(name), "unused_model_keys", {})
+    defaults = {f.name: f for f in dataclasses.fields(ModelConfig)}
+    for key, why in unused.items():
+        value = _get(cfg, f"algo.model.{key}")
+        f = defaults[key]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if value is not _ABSENT and value != default:
+            raise ConfigError(f"algo.model.{key}", value, f"is not used by {name.upper()}: {why}")
 
 
 def _check_minibatch(cfg: DictConfig) -> None:
@@ -521,3 +573,14 @@ def _check_output_format(cfg: DictConfig) -> None:
             "needs pyarrow, which is not installed: pip install 'rlrun[output]'",
             allowed="json (no extra needed), or parquet with pyarrow installed",
         )
+
+
+def _check_connectors(cfg: DictConfig) -> None:
+    """Connector pieces (docs/connectors.md): each entry's form, name or class path, and kwargs.
+    Imports the named piece classes (gymnasium, the user's modules) but never torch itself."""
+    section = _get(cfg, "connectors")
+    if section is _ABSENT:
+        return
+    from rlrun.connectors.registry import check_connectors
+
+    check_connectors(section)

@@ -10,13 +10,33 @@ import numpy as np
 
 from rlrun.core.distributions import SquashedGaussian
 
+Actions = Callable[[np.ndarray], Any]
+
 
 def build_module_to_env(
-    action_space: gym.Space, dist_cls: type | None
-) -> Callable[[np.ndarray], Any]:
-    """Discrete actions pass through; Gaussian actions are clipped to the Box bounds (the
-    unclipped sample is what the learner sees, so log-probs stay exact); squashed actions in
-    (-1, 1) are rescaled to the bounds."""
+    action_space: gym.Space, dist_cls: type | None, specs: list[Any] | None = None
+) -> Actions:
+    """One callable from the module's actions to the env's: the user's `connectors.module_to_env`
+    pieces (each `Class(**kwargs)`, called as piece(actions) -> actions) in order, then the
+    built-in step. The built-in step: Discrete actions pass through; Gaussian actions are
+    clipped to the Box bounds (the unclipped sample is what the learner sees, so log-probs stay
+    exact); squashed actions in (-1, 1) are rescaled to the bounds."""
+    from rlrun.connectors.registry import build_pieces
+
+    last = _builtin(action_space, dist_cls)
+    pieces = [piece for _, piece in build_pieces("module_to_env", specs)]
+    if not pieces:
+        return last
+
+    def run(actions: np.ndarray) -> Any:
+        for piece in pieces:
+            actions = piece(actions)
+        return last(actions)
+
+    return run
+
+
+def _builtin(action_space: gym.Space, dist_cls: type | None) -> Actions:
     if not isinstance(action_space, gym.spaces.Box):
         return _identity
     low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)

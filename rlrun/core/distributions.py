@@ -68,6 +68,67 @@ class Categorical(Distribution):
         return int(action_space.n)
 
 
+class MultiCategorical(Distribution):
+    """MultiDiscrete actions: one Categorical per component over consecutive slices of the
+    logits [..., sum(nvec)]; actions are [..., k] int64, log-probs, entropies and KLs sum
+    over the components (they are independent). `nvec` is a class attribute so the module
+    can build it from the inputs alone: `multi_categorical_for(nvec)` gives the class."""
+
+    nvec: tuple[int, ...] = ()
+
+    def __init__(self, logits: torch.Tensor, nvec: tuple[int, ...] | None = None) -> None:
+        self.nvec = tuple(nvec) if nvec is not None else self.nvec
+        if not self.nvec:
+            raise ValueError("MultiCategorical needs nvec: use multi_categorical_for(nvec)")
+        self.parts = [Categorical(x) for x in logits.split(list(self.nvec), dim=-1)]
+
+    def sample(self) -> torch.Tensor:
+        return torch.stack([p.sample() for p in self.parts], dim=-1)
+
+    def logp(self, actions: torch.Tensor) -> torch.Tensor:
+        return torch.stack([p.logp(actions[..., i]) for i, p in enumerate(self.parts)], -1).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return torch.stack([p.entropy() for p in self.parts], dim=-1).sum(-1)
+
+    def kl(self, other: Distribution) -> torch.Tensor:
+        assert isinstance(other, MultiCategorical)
+        pairs = zip(self.parts, other.parts, strict=True)
+        return torch.stack([p.kl(q) for p, q in pairs], dim=-1).sum(-1)
+
+    def to_deterministic(self) -> Deterministic:
+        return Deterministic(torch.stack([p.logits.argmax(dim=-1) for p in self.parts], dim=-1))
+
+    @staticmethod
+    def required_input_dim(action_space) -> int:  # noqa: ANN001
+        return int(sum(int(n) for n in action_space.nvec.ravel()))
+
+
+_MULTI_CATEGORICALS: dict[tuple[int, ...], type[MultiCategorical]] = {}
+
+
+def multi_categorical_for(nvec) -> type[MultiCategorical]:  # noqa: ANN001 - ints
+    """The MultiCategorical subclass for `nvec`, one per nvec. It is named
+    MultiCategorical_3_2 (for [3, 2]) and found again by name through this module's
+    __getattr__, so pickle and deepcopy treat it as an ordinary module-level class."""
+    key = tuple(int(n) for n in nvec)
+    cls = _MULTI_CATEGORICALS.get(key)
+    if cls is None:
+        name = "MultiCategorical_" + "_".join(map(str, key))
+        attrs = {"nvec": key, "__module__": __name__, "__qualname__": name}
+        cls = _MULTI_CATEGORICALS[key] = type(name, (MultiCategorical,), attrs)
+    return cls
+
+
+def __getattr__(name: str) -> type[MultiCategorical]:
+    if name.startswith("MultiCategorical_"):
+        try:
+            return multi_categorical_for(int(n) for n in name.split("_")[1:])
+        except ValueError:
+            pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class DiagGaussian(Distribution):
     """Box actions; inputs are [mean, log_std] concatenated on the last dim, shape [B, 2*d]."""
 
@@ -160,8 +221,11 @@ def distribution_class_for(action_space) -> type[Distribution]:  # noqa: ANN001
 
     if isinstance(action_space, spaces.Discrete):
         return Categorical
+    if isinstance(action_space, spaces.MultiDiscrete) and action_space.nvec.ndim == 1:
+        return multi_categorical_for(action_space.nvec)
     if isinstance(action_space, spaces.Box):
         return DiagGaussian
     raise NotImplementedError(
-        f"action space {action_space} is not supported yet (Discrete and Box are)"
+        f"action space {action_space} is not supported yet (Discrete, MultiDiscrete with a "
+        "1-d nvec, and Box are)"
     )

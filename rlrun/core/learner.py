@@ -1,8 +1,11 @@
 """Learner: owns the training copy of the module, the optimizer, schedules and gradient clipping.
 
-An algorithm's learner subclass implements `compute_loss` (and, if it needs one, a learner
-connector and an `after_update` hook); the update loop, clipping, schedules and state handling
-live here once.
+An algorithm's learner subclass implements `compute_loss_for_module` (and, if it needs one, a
+learner connector and an `after_update` hook); the update loop, clipping, schedules and state
+handling live here once. Batches arrive keyed by module id (`default_policy` for single-agent
+runs); each module's batch has leading axis [B] (rows) or [B, L] (sequences of a recurrent
+module, with `state_in` per sequence), and a `mask` column that losses reduce over.
+Replay-based learners add `update_from_replay` (rlrun.algorithms.off_policy.learner).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
 from rlrun.core import columns as C
+from rlrun.core import tree
+from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.optim import Adam
 from rlrun.core.rl_module import RLModule, RLModuleSpec
 from rlrun.core.schedules import Schedule
@@ -42,15 +46,13 @@ class Learner:
         self.lr_schedules: dict[str, Schedule] = self.build_lr_schedules()
         self.optimizers: dict[str, Adam] = self.build_optimizers()
         self.learner_connector: Callable[..., TensorDict] | None = self.build_learner_connector()
+        self.module_id = DEFAULT_MODULE_ID
         self.env_steps_lifetime = 0
         self.num_updates_lifetime = 0
         self.world_size = 1  # > 1: one of several data-parallel learners (torch.distributed)
         # Detached views of the module's tensors, which updates change in place: off-policy
         # algorithms hand them to their local runner after every few gradient steps.
         self._live_weights: dict[str, torch.Tensor] | None = None
-        # Whether update_from_replay hands back per-sample TD errors (OffPolicyLearner: only for
-        # a prioritized buffer, the one consumer).
-        self.wants_td_errors = True
 
     # --- hooks for algorithms ------------------------------------------------------------
 
@@ -68,11 +70,27 @@ class Learner:
     def build_learner_connector(self) -> Callable[..., TensorDict] | None:
         return None
 
-    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor | TensorDict, TensorDict]:
-        """Return the loss to minimize (a scalar, or one per optimizer name) and detached
-        metrics (tensors) to report. A per-sample `td_error` metric ([B]) is not averaged but
-        handed back to prioritized replay."""
+    def user_learner_pieces(self) -> list[Any]:
+        """The `connectors.learner` pieces, which the Algorithm hands over in the learner's
+        config section (as `_connectors_learner`), built here so remote learners build theirs."""
+        specs = self.learner_config.get("_connectors_learner") or []
+        if not specs:
+            return []
+        from rlrun.connectors.registry import build_learner_pieces
+
+        return build_learner_pieces(specs)
+
+    def compute_loss_for_module(
+        self, module_id: str, batch: TensorDict
+    ) -> tuple[torch.Tensor | TensorDict, TensorDict]:
+        """The algorithm's maths for one module's batch: the loss to minimize (a scalar, or one
+        per optimizer name) and detached metrics (tensors) to report. A per-sample `td_error`
+        metric ([B]) is not averaged but handed back to prioritized replay."""
         raise NotImplementedError
+
+    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor | TensorDict, TensorDict]:
+        """The default module's loss (single-module learners, tests)."""
+        return self.compute_loss_for_module(self.module_id, batch)
 
     def after_gradient_step(self) -> None:
         """Called after every optimizer step (e.g. to move target networks)."""
@@ -87,68 +105,49 @@ class Learner:
         """One training update from freshly sampled rollouts; returns averaged metrics."""
         self.env_steps_lifetime = env_steps_lifetime
         assert self.learner_connector is not None
-        batch = self.learner_connector(self.module, rollouts, self.device)
+        batches = self.learner_connector(self.module, rollouts, self.device)
         return self.update_from_batch(
-            batch,
-            num_epochs=int(self.config.get("num_epochs", 1)),
-            minibatch_size=self.config.get("minibatch_size"),
+            batches[self.module_id],
+            num_epochs=int(self.config["num_epochs"]),
+            minibatch_size=self.config["minibatch_size"],
         )
 
     def update_from_batch(
         self, batch: TensorDict, num_epochs: int = 1, minibatch_size: int | None = None
     ) -> dict[str, float]:
+        """Minibatch SGD over one module's batch: rows, or whole sequences for recurrent
+        modules (a minibatch of `minibatch_size` rows then holds that many rows of sequences)."""
         lrs = self._set_learning_rates()
-        n = len(batch[C.OBS])
+        size = tree.lead_size(batch[C.OBS])
+        n = size
         if self.world_size > 1:
             # Every learner must take the same number of steps (each step is an all-reduce), so
             # all use the smallest shard's size; each epoch drops a different random remainder.
             n = int(self._all_reduce(torch.tensor([n]), "min")[0])
-        mb = max(1, min(int(minibatch_size or n), n))
+        rows_per_item = 1
+        if C.STATE_IN in batch:  # sequences [B, L]: shuffled whole
+            rows_per_item = int(tree.first_leaf(batch[C.OBS]).shape[1])
+        mb = max(1, min(int(minibatch_size or n * rows_per_item) // rows_per_item, n))
         collected: dict[str, list[torch.Tensor]] = {}
+        trained = 0
         self.module.train()
         for _ in range(num_epochs):
-            perm = torch.randperm(len(batch[C.OBS]), device=self.device)[:n]
+            perm = torch.randperm(size, device=self.device)[:n]
             # A ragged tail under half a minibatch would be a noisy step: skip it (the
             # permutation differs each epoch, so no sample is always left out).
             for start in range(0, n - mb // 2, mb):
                 idx = perm[start : start + mb]
-                loss, metrics = self.compute_loss({k: v[idx] for k, v in batch.items()})
+                mb_batch = {k: tree.index(v, idx) for k, v in batch.items()}
+                loss, metrics = self.compute_loss_for_module(self.module_id, mb_batch)
                 metrics.pop(TD_ERROR, None)
                 metrics.update(self._gradient_step(loss))
+                trained += len(idx) * rows_per_item
                 for k, v in metrics.items():
                     collected.setdefault(k, []).append(v.detach())
         out = self._mean_metrics(collected, lrs)
-        out["num_module_steps_trained"] = float(n * num_epochs)
-        out.update(self.after_update(out))
-        return out
-
-    def update_from_replay(
-        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
-    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
-        """One gradient step per replayed batch (off-policy algorithms). Returns the averaged
-        metrics and, per batch, the per-sample |TD errors| for prioritized replay (or None)."""
-        self.env_steps_lifetime = env_steps_lifetime
-        lrs = self._set_learning_rates()
-        collected: dict[str, list[torch.Tensor]] = {}
-        td_errors: list[np.ndarray | None] = []
-        self.module.train()
-        trained = 0
-        for b in batches:
-            batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items() if k != "indices"}
-            loss, metrics = self.compute_loss(batch)
-            td = metrics.pop(TD_ERROR, None)
-            if td is not None and self.wants_td_errors:
-                td_errors.append(td.detach().abs().cpu().numpy())
-            else:
-                td_errors.append(None)
-            metrics.update(self._gradient_step(loss))
-            trained += len(b[C.OBS])
-            for k, v in metrics.items():
-                collected.setdefault(k, []).append(v.detach())
-        out = self._mean_metrics(collected, lrs)
         out["num_module_steps_trained"] = float(trained)
         out.update(self.after_update(out))
-        return out, td_errors
+        return out
 
     def _set_learning_rates(self) -> dict[str, float]:
         lrs = {}
@@ -232,8 +231,8 @@ class Learner:
         params = [p for p in params if p.grad is not None]
         if not params:
             return torch.zeros((), device=self.device)
-        clip = self.config.get("grad_clip")
-        by = self.config.get("grad_clip_by", "global_norm")
+        clip = self.config["grad_clip"]
+        by = self.config["grad_clip_by"]
         grads = [p.grad for p in params]
         # Fused norms: torch.nn.utils.clip_grad_norm_'s wrappers cost more than the maths for
         # small networks, and off-policy learners clip after every step.

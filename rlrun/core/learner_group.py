@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.core import tree
 from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout, shard_rollouts
@@ -61,7 +62,7 @@ class LearnerGroup:
             return self.local_learner.update_from_replay(batches, env_steps_lifetime)
         n = len(self.actors)
         slices = [
-            [{k: v[idx] for k, v in b.items()} for b in batches]
+            [{k: tree.index(v, idx) for k, v in b.items()} for b in batches]
             for idx in np.array_split(np.arange(len(batches[0]["indices"])), n)
         ]
         results = self._get(

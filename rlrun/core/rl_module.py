@@ -31,6 +31,13 @@ class RLModule(nn.Module):
     Each returns a dict; `action_dist_inputs` is turned into actions by `action_dist_cls`.
     Parameters and buffers are updated in place, never reassigned: learners and env runners
     keep references to them and sync weights by copying into them.
+
+    The batch: `obs` is a tree (a Dict/Tuple observation is a dict/tuple of tensors; images
+    arrive as uint8). A feed-forward module gets leaves shaped [B, ...]. A recurrent module
+    (one whose `get_initial_state()` is not empty) always gets a time axis, [B, T, ...], plus
+    `state_in` (a tree of [B, ...]: the state before the first step; T is 1 when acting), and
+    returns `state_out` with its other outputs, shaped [B, T, ...]. The env runner keeps one
+    state per sub-env and starts a new episode from `get_initial_state()`.
     """
 
     def __init__(self, observation_space: Any, action_space: Any, model_config: dict[str, Any]):
@@ -56,6 +63,15 @@ class RLModule(nn.Module):
     def compute_values(self, batch: Batch) -> torch.Tensor:
         """V(s) for value-based targets (GAE); modules with a cheaper value path override it."""
         return self.forward_train(batch)[VF_PREDS]
+
+    def get_initial_state(self) -> dict[str, torch.Tensor]:
+        """The state of one sub-env at an episode start, without a batch axis; {} for a
+        feed-forward module (the stateless case of a recurrent one)."""
+        return {}
+
+    @property
+    def is_stateful(self) -> bool:
+        return bool(self.get_initial_state())
 
 
 @dataclass

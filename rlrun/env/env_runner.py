@@ -20,6 +20,7 @@ from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
+from rlrun.core import tree
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
@@ -55,15 +56,28 @@ class EnvRunner:
         self.explore = bool(runner_cfg.get("explore", True))
         self.update_filters = update_filters
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
-        self.env_to_module = build_env_to_module(runner_cfg, self.observation_space)
-        # What the module sees, after connectors (e.g. one-hot of a Discrete observation).
+        # The `connectors` section travels in runner_cfg (as callbacks do): every runner, local,
+        # remote or evaluating, builds the same pipelines from it.
+        connectors = runner_cfg.get("_connectors") or {}
+        self.env_to_module = build_env_to_module(
+            runner_cfg, connectors, self.observation_space, self.action_space
+        )
+        # What the module sees, after connectors (e.g. stacked frames, previous actions).
         self.module_observation_space = self.env_to_module.observation_space(self.observation_space)
         self.module = module_spec.build() if module_spec is not None else None
         self.module_to_env = build_module_to_env(
-            self.action_space, None if self.module is None else self.module.action_dist_cls
+            self.action_space,
+            None if self.module is None else self.module.action_dist_cls,
+            connectors.get("module_to_env") or [],
         )
+        # Recurrent modules: one state per sub-env, reset where an episode starts.
+        self._initial_state: dict[str, torch.Tensor] = (
+            self.module.get_initial_state() if self.module is not None else {}
+        )
+        self.stateful = bool(self._initial_state)
+        self._state: Any = None
 
-        self._obs: np.ndarray | None = None  # raw obs of the next step, per sub-env
+        self._obs: Any = None  # module input (after connectors) of the next step, per sub-env
         self._prev_done = np.zeros(self.num_envs, bool)  # these sub-envs reset on the next step
         self._ep_return = np.zeros(self.num_envs, np.float64)
         self._ep_len = np.zeros(self.num_envs, np.int64)
@@ -88,49 +102,97 @@ class EnvRunner:
             self._tracker = EpisodeTracker(self.num_envs, self._call_episode_hook)
         self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
 
+    # --- the act step ------------------------------------------------------------------------
+
+    def act(self, obs: Any, explore: bool) -> tuple[np.ndarray, torch.Tensor]:
+        """One forward pass for a batch of module inputs: (actions, action_dist_inputs).
+
+        The one place observations become actions: sampling, evaluation and
+        `compute_single_action` all come through here. Exploration samples from
+        `forward_exploration`'s distribution, otherwise `forward_inference`'s deterministic
+        action is taken. A recurrent module's state advances in `self._state`.
+        """
+        module = self.module
+        assert module is not None, "acting needs a module"
+        batch: dict[str, Any] = {C.OBS: tree.to_torch(obs)}
+        if self.stateful:
+            batch[C.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), batch[C.OBS])
+            batch[C.STATE_IN] = self._state
+        out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
+        dist_inputs = out[C.ACTION_DIST_INPUTS]
+        if self.stateful:
+            dist_inputs = dist_inputs.squeeze(1)
+            self._state = out[C.STATE_OUT]
+        dist = module.action_dist_cls(dist_inputs)
+        actions = dist.sample() if explore else dist.to_deterministic().sample()
+        return actions.numpy(), dist_inputs
+
+    def _reset_state(self, starts: np.ndarray) -> None:
+        """Recurrent modules: sub-envs in `starts` begin episodes from the initial state."""
+        if not self.stateful:
+            return
+        if self._state is None or starts.all():
+            self._state = {
+                k: v.expand(self.num_envs, *v.shape).clone() for k, v in self._initial_state.items()
+            }
+        elif starts.any():
+            rows = torch.from_numpy(starts)
+            for k, v in self._state.items():
+                v[rows] = self._initial_state[k]
+
+    def _connect(
+        self, raw_obs: Any, update: bool, starts: np.ndarray, actions: Any, rewards: Any
+    ) -> Any:
+        """Env observations -> module inputs through env-to-module, resetting state at starts."""
+        self._reset_state(starts)
+        return self.env_to_module(
+            raw_obs, update=update, starts=starts, actions=actions, rewards=rewards
+        )
+
     # --- sampling --------------------------------------------------------------------------
 
-    def _reset(self) -> None:
-        self._obs, _ = self.env.reset(seed=self.seed)
+    def _reset(self) -> Any:
+        """Fresh episodes in every sub-env; returns the raw observations."""
+        raw, _ = self.env.reset(seed=self.seed)
         self._prev_done[:] = False
         self._ep_return[:] = 0.0
         self._ep_len[:] = 0
+        return raw
 
     def sample(self, num_steps: int) -> Rollout:
         """Step every sub-env `num_steps` times; episodes carry on into the next call."""
         assert self.module is not None, "sample() needs a module"
-        # The obs carried over from the last call was already counted by the filter.
         fresh = self._obs is None
         tracker = self._tracker
         if fresh:
-            self._reset()
+            raw = self._reset()
             if tracker is not None:
-                tracker.begin(self._obs)
+                tracker.begin(raw)
+            self._obs = self._connect(raw, self.update_filters, np.ones(self.num_envs, bool),
+                                      None, None)  # fmt: skip
         n, T = self.num_envs, int(num_steps)
-        obs_space, act_space = self.module_observation_space, self.action_space
-        obs_buf = np.empty((T, n, *obs_space.shape), np.float32)
-        act_buf = np.empty(
-            (T, n, *act_space.shape), np.int64 if not act_space.shape else np.float32
-        )
+        obs_buf = tree.alloc(self.module_observation_space, (T, n))
+        act_buf = tree.alloc(self.action_space, (T, n))
         rew_buf = np.empty((T, n), np.float32)
         term_buf = np.empty((T, n), bool)
         trunc_buf = np.empty((T, n), bool)
         valid_buf = np.empty((T, n), bool)
         dist_buf: np.ndarray | None = None
+        state_buf = None
+        if self.stateful:
+            state_buf = {k: np.empty((T, n, *v.shape), np.float32)
+                         for k, v in self._initial_state.items()}  # fmt: skip
 
-        module, dist_cls, to_env = self.module, self.module.action_dist_cls, self.module_to_env
-        connector, update, explore = self.env_to_module, self.update_filters, self.explore
+        to_env, update, explore = self.module_to_env, self.update_filters, self.explore
         returns, lengths = self._ep_return, self._ep_len
-        obs = connector(self._obs, update and fresh)
-        raw_obs = self._obs
+        obs = self._obs
         with torch.no_grad():
             for t in range(T):
-                obs_buf[t] = obs
-                dist_inputs = module.forward_exploration({C.OBS: torch.from_numpy(obs_buf[t])})[
-                    C.ACTION_DIST_INPUTS
-                ]
-                dist = dist_cls(dist_inputs)
-                actions = (dist.sample() if explore else dist.to_deterministic().sample()).numpy()
+                tree.assign(obs_buf, t, obs)
+                if state_buf is not None:
+                    for k, v in self._state.items():
+                        state_buf[k][t] = v.numpy()
+                actions, dist_inputs = self.act(tree.index(obs_buf, t), explore)
                 if dist_buf is None:
                     dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
                 dist_buf[t] = dist_inputs.numpy()
@@ -157,23 +219,32 @@ class EnvRunner:
                 if done.any():
                     self._finish_episodes(done, done_ok)
                 self._prev_done = done
-                obs = connector(raw_obs, update)
-        self._obs = raw_obs
+                # A row that was not a real step (an autoreset or a recreated sub-env) brought
+                # a new episode's first observation.
+                obs = self._connect(raw_obs, update, ~valid, actions, rewards)
+        self._obs = obs
         data = {
             C.OBS: obs_buf,
             C.ACTIONS: act_buf,
             C.REWARDS: rew_buf,
             C.TERMINATEDS: term_buf,
             C.TRUNCATEDS: trunc_buf,
-            C.VALID: valid_buf,
+            C.MASK: valid_buf,
             C.ACTION_DIST_INPUTS: dist_buf,
         }
+        if state_buf is not None:
+            data[C.STATE_IN] = state_buf
         rollout = Rollout(
             data,
-            bootstrap_obs=obs,
+            bootstrap_obs=tree.map_structure(
+                np.array, tree.as_batch(self.module_observation_space, obs)
+            ),
+            bootstrap_state=None
+            if state_buf is None
+            else tree.to_numpy(tree.map_structure(torch.clone, self._state)),
             episode_returns=self._episode_returns,
             episode_lengths=self._episode_lengths,
-            connector_delta=connector.pop_delta(),
+            connector_delta=self.env_to_module.pop_delta(),
             sub_env_failures=self._sub_env_failures,
             runner_index=self.worker_index,
             fresh=fresh,
@@ -221,7 +292,7 @@ class EnvRunner:
         over-represented the way "first N to finish" would make them.
         """
         assert self.module is not None
-        self._reset()
+        raw = self._reset()
         quota = np.full(self.num_envs, num_episodes // self.num_envs)
         quota[: num_episodes % self.num_envs] += 1
         rets: list[float] = []
@@ -229,20 +300,15 @@ class EnvRunner:
         done_count = np.zeros(self.num_envs, np.int64)
         ep_ret = np.zeros(self.num_envs)
         ep_len = np.zeros(self.num_envs, np.int64)
-        obs = self.env_to_module(self._obs, False)
+        obs = self._connect(raw, False, np.ones(self.num_envs, bool), None, None)
         prev_done = np.zeros(self.num_envs, bool)
         tracker = self._tracker  # episode hooks see only the episodes that count
         if tracker is not None:
-            tracker.begin(self._obs, quota > 0)
+            tracker.begin(raw, quota > 0)
+        space = self.module_observation_space
         with torch.no_grad():
             while (done_count < quota).any():
-                out = self.module.forward_inference(
-                    {C.OBS: torch.from_numpy(np.asarray(obs, np.float32))}
-                )
-                dist = self.module.action_dist_cls(out[C.ACTION_DIST_INPUTS])
-                actions = (
-                    dist.sample() if self.explore else dist.to_deterministic().sample()
-                ).numpy()
+                actions, _ = self.act(tree.as_batch(space, obs), self.explore)
                 env_actions = self.module_to_env(actions)
                 raw, r, term, trunc, infos = self.env.step(env_actions)
                 valid = ~prev_done
@@ -252,7 +318,9 @@ class EnvRunner:
                 finished = done & (done_count < quota)
                 if infos and SUB_ENV_FAILED in infos:
                     # A recreated sub-env's episode was cut off: it does not count, it is re-run.
-                    finished &= ~np.asarray(infos["_" + SUB_ENV_FAILED], bool)
+                    failed = np.asarray(infos["_" + SUB_ENV_FAILED], bool)
+                    finished &= ~failed
+                    valid &= ~failed
                 if tracker is not None:  # a done row that is not `finished` was cut off
                     kept, starts = valid & (finished | ~done), prev_done & (done_count < quota)
                     tracker.step(raw, env_actions, r, term, trunc, infos, kept, starts)
@@ -263,7 +331,7 @@ class EnvRunner:
                 ep_ret[done] = 0.0
                 ep_len[done] = 0
                 prev_done = done
-                obs = self.env_to_module(raw, False)
+                obs = self._connect(raw, False, ~valid, actions, r)
         self._obs = None  # the next sample() starts from fresh episodes
         return rets, lens
 

@@ -71,7 +71,13 @@ class RemoteEnvRunnerGroup:
         )
         timeout = runner_cfg.get("sample_timeout_s")
         self.sample_timeout_s: float | None = None if timeout is None else float(timeout)
-        self.master = build_env_to_module(runner_cfg, observation_space)
+        # The driver's copy of the connectors: remote runners' filter deltas merge into it.
+        self.master = build_env_to_module(
+            runner_cfg,
+            runner_cfg.get("_connectors") or {},
+            observation_space,
+            module_spec.action_space,
+        )
         self.stats = EpisodeStats(int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100)))
         self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
         self.num_sub_env_restarts = 0

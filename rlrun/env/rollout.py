@@ -15,14 +15,19 @@ from typing import Any
 import numpy as np
 
 from rlrun.core import columns as C
+from rlrun.core import tree
 
 
 @dataclass
 class Rollout:
-    data: dict[
-        str, np.ndarray
-    ]  # OBS, ACTIONS, REWARDS, TERMINATEDS, TRUNCATEDS, VALID, ACTION_DIST_INPUTS
-    bootstrap_obs: np.ndarray  # [N, ...]: the observation after the last step, to value the tail
+    # OBS, ACTIONS, REWARDS, TERMINATEDS, TRUNCATEDS, MASK, ACTION_DIST_INPUTS and, for
+    # recurrent modules, STATE_IN (the state each row's forward pass started from). OBS (and
+    # STATE_IN) are trees: a Dict/Tuple observation is a dict/tuple of [T, N, ...] arrays.
+    data: dict[str, Any]
+    bootstrap_obs: Any  # [N, ...] tree: the observation after the last step, to value the tail
+    # Recurrent modules: the state after the last step (what bootstrap_obs is valued from).
+    bootstrap_state: Any = None
+    module_id: str = C.DEFAULT_MODULE_ID  # the module whose experience this is
     episode_returns: list[float] = field(default_factory=list)  # episodes finished in this fragment
     episode_lengths: list[int] = field(default_factory=list)
     # What the runner's stateful connectors (the mean-std filter) learned while sampling it.
@@ -55,8 +60,16 @@ class Rollout:
         parts = []
         for idx in np.array_split(np.arange(self.num_envs), n):
             if len(idx):
-                data = {k: v[:, idx] for k, v in self.data.items()}
-                parts.append(Rollout(data, bootstrap_obs=self.bootstrap_obs[idx]))
+                data = {k: tree.index(v, (slice(None), idx)) for k, v in self.data.items()}
+                boot_state = self.bootstrap_state
+                parts.append(
+                    Rollout(
+                        data,
+                        bootstrap_obs=tree.index(self.bootstrap_obs, idx),
+                        bootstrap_state=None if boot_state is None else tree.index(boot_state, idx),
+                        module_id=self.module_id,
+                    )
+                )
         return parts
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rlrun.core import columns as C
+from rlrun.core import tree
 from rlrun.env.rollout import Rollout
 from rlrun.replay.sum_tree import SumTree, last_write_wins
-
-_DATA_KEYS = ("obs", "next_obs", "actions", "rewards", "terminateds", "truncateds")
 
 
 class ReplayBuffer:
@@ -33,15 +33,18 @@ class ReplayBuffer:
         self,
         capacity: int,
         num_columns: int,
-        obs_shape: tuple[int, ...],
-        obs_dtype: np.dtype | type,
-        action_shape: tuple[int, ...],
-        action_dtype: np.dtype | type,
+        obs_shape: tuple[int, ...] | None = None,
+        obs_dtype: np.dtype | type = np.float32,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: np.dtype | type = np.int64,
         prioritized: bool = False,
         alpha: float = 0.6,
         eps: float = 1e-6,
         seed: int | None = None,
+        obs_space: Any = None,
     ) -> None:
+        """Observations are laid out from `obs_space` (a tree for Dict/Tuple spaces, each leaf
+        in its own dtype: images stay uint8), or as one `obs_shape` array of `obs_dtype`."""
         if num_columns < 1:
             raise ValueError(f"ReplayBuffer needs num_columns >= 1, got {num_columns}")
         slots = int(capacity) // int(num_columns)
@@ -51,17 +54,27 @@ class ReplayBuffer:
                 f"({num_columns}): every stream needs at least one slot"
             )
         self.num_columns, self.slots_per_column = int(num_columns), slots
-        self.obs_shape, self.action_shape = tuple(obs_shape), tuple(action_shape)
+        self.action_shape = tuple(action_shape)
         self.prioritized, self.alpha, self.eps = bool(prioritized), float(alpha), float(eps)
         cols = self.num_columns
-        self._data: dict[str, np.ndarray] = {
-            "obs": np.zeros((cols, slots, *self.obs_shape), obs_dtype),
-            "next_obs": np.zeros((cols, slots, *self.obs_shape), obs_dtype),
+        if obs_space is not None:
+            obs_arrays = tree.alloc(obs_space, (cols, slots), fill=0)
+        else:
+            obs_arrays = np.zeros((cols, slots, *tuple(obs_shape or ())), obs_dtype)
+        # Each observation leaf is stored flat under its path ("obs", "obs/camera", ...), which
+        # is also its name in the npz state; `_obs_keys` puts the tree back together.
+        self._obs_keys = _key_tree(obs_arrays, "obs")
+        self.obs_shape = {k: v.shape[2:] for k, v in tree.flatten_with_paths(obs_arrays, "obs")}
+        self._data: dict[str, np.ndarray] = {}
+        for prefix in ("obs", "next_obs"):
+            for path, leaf in tree.flatten_with_paths(obs_arrays, prefix):
+                self._data[path] = leaf if prefix == "obs" else leaf.copy()
+        self._data.update({
             "actions": np.zeros((cols, slots, *self.action_shape), action_dtype),
             "rewards": np.zeros((cols, slots), np.float32),
             "terminateds": np.zeros((cols, slots), bool),
             "truncateds": np.zeros((cols, slots), bool),
-        }
+        })  # fmt: skip
         # Flat views (no copies) for gathers by flat index; set_state writes in place to keep them.
         self._flat = {k: v.reshape(cols * slots, *v.shape[2:]) for k, v in self._data.items()}
         self._heads = np.zeros(cols, np.int64)  # next slot to write, per column
@@ -96,13 +109,16 @@ class ReplayBuffer:
                 f"columns {column_offset}..{column_offset + n_envs - 1} are outside the "
                 f"buffer's {self.num_columns} columns"
             )
-        if obs.shape[2:] != self.obs_shape:
-            raise ValueError(f"rollout obs shape {obs.shape[2:]} != buffer's {self.obs_shape}")
-        next_obs = np.concatenate([obs[1:], rollout.bootstrap_obs[None]], axis=0)
+        shapes = {k: v.shape[2:] for k, v in tree.flatten_with_paths(obs, "obs")}
+        if shapes != self.obs_shape:
+            raise ValueError(f"rollout obs shapes {shapes} != buffer's {self.obs_shape}")
+        next_obs = tree.map_structure(
+            lambda o, b: np.concatenate([o[1:], b[None]], axis=0), obs, rollout.bootstrap_obs
+        )
         valid = np.asarray(rollout.data[C.VALID], bool)
         src = {
-            "obs": obs,
-            "next_obs": next_obs,
+            **dict(tree.flatten_with_paths(obs, "obs")),
+            **dict(tree.flatten_with_paths(next_obs, "next_obs")),
             "actions": rollout.data[C.ACTIONS],
             "rewards": rollout.data[C.REWARDS],
             "terminateds": rollout.data[C.TERMINATEDS],
@@ -166,10 +182,10 @@ class ReplayBuffer:
             if k + 1 < n_step:  # the last step's stop flags would decide nothing
                 active &= ~(term[cur] | trunc[cur] | (cur_slot == newest))
         return {
-            "obs": self._flat["obs"][idx],
-            "actions": self._flat["actions"][idx],
+            "obs": tree.map_structure(lambda k: flat[k][idx], self._obs_keys),
+            "actions": flat["actions"][idx],
             "rewards": ret.astype(np.float32),
-            "next_obs": self._flat["next_obs"][last],
+            "next_obs": tree.map_structure(lambda k: flat["next_" + k][last], self._obs_keys),
             "terminateds": term[last].copy(),
             "discounts": (float(gamma) ** steps).astype(np.float32),
             "weights": weights,
@@ -259,7 +275,7 @@ class ReplayBuffer:
                 f"replay buffer state 'priorities' has shape {np.shape(state['priorities'])}, "
                 f"expected ({self.capacity},)"
             )
-        for key in _DATA_KEYS:
+        for key in self._data:
             self._data[key][...] = state[key]  # in place: the flat views stay valid
         self._heads[:], self._sizes[:] = heads, sizes
         self._max_priority = float(state.get("max_priority", 1.0))
@@ -281,3 +297,9 @@ class ReplayBuffer:
     def load(self, path: str | Path) -> None:
         with np.load(path, allow_pickle=False) as npz:
             self.set_state({k: npz[k] for k in npz.files})
+
+
+def _key_tree(arrays: Any, prefix: str) -> Any:
+    """The tree of `arrays` with each leaf replaced by its flat storage key."""
+    keys = iter(path for path, _ in tree.flatten_with_paths(arrays, prefix))
+    return tree.map_structure(lambda _: next(keys), arrays)

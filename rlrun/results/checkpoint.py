@@ -192,6 +192,8 @@ def spec_from_json(d: dict[str, Any]) -> RLModuleSpec:
 
 
 def space_to_json(space: Any) -> dict[str, Any]:
+    """A gymnasium space as JSON data (never pickle): Box, Discrete, MultiDiscrete,
+    MultiBinary, and Dict/Tuple of them."""
     from gymnasium import spaces
 
     if isinstance(space, spaces.Discrete):
@@ -199,27 +201,50 @@ def space_to_json(space: Any) -> dict[str, Any]:
     if isinstance(space, spaces.Box):
         return {
             "type": "Box",
-            "low": space.low.tolist(),
-            "high": space.high.tolist(),
+            "low": _bound_to_json(space.low),
+            "high": _bound_to_json(space.high),
             "shape": list(space.shape),
             "dtype": str(space.dtype),
         }
+    if isinstance(space, spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": space.nvec.tolist(), "dtype": str(space.dtype)}
+    if isinstance(space, spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
+    if isinstance(space, spaces.Dict):
+        return {"type": "Dict", "spaces": {k: space_to_json(v) for k, v in space.spaces.items()}}
+    if isinstance(space, spaces.Tuple):
+        return {"type": "Tuple", "spaces": [space_to_json(v) for v in space.spaces]}
     raise TypeError(f"cannot store space {space} in a checkpoint")
+
+
+def _bound_to_json(bound: np.ndarray) -> Any:
+    # An image's bounds are one number repeated 28,224 times: store it once.
+    flat = bound.ravel()
+    if flat.size and np.all(flat == flat[0]):
+        return flat[0].item()
+    return bound.tolist()
 
 
 def space_from_json(d: dict[str, Any]) -> Any:
     from gymnasium import spaces
 
-    if d["type"] == "Discrete":
+    kind = d["type"]
+    if kind == "Discrete":
         return spaces.Discrete(d["n"], start=d.get("start", 0))
-    if d["type"] == "Box":
-        return spaces.Box(
-            np.asarray(d["low"], d["dtype"]),
-            np.asarray(d["high"], d["dtype"]),
-            tuple(d["shape"]),
-            d["dtype"],
-        )
-    raise CheckpointError(f"unknown space type {d['type']!r} in a checkpoint's spec.json")
+    if kind == "Box":
+        shape, dtype = tuple(d["shape"]), d["dtype"]
+        low = np.broadcast_to(np.asarray(d["low"], dtype), shape)
+        high = np.broadcast_to(np.asarray(d["high"], dtype), shape)
+        return spaces.Box(low.copy(), high.copy(), shape, dtype)
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(np.asarray(d["nvec"]), dtype=d["dtype"])
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(d["n"])
+    if kind == "Dict":
+        return spaces.Dict({k: space_from_json(v) for k, v in d["spaces"].items()})
+    if kind == "Tuple":
+        return spaces.Tuple(tuple(space_from_json(v) for v in d["spaces"]))
+    raise CheckpointError(f"unknown space type {kind!r} in a checkpoint's spec.json")
 
 
 def prune_checkpoints(

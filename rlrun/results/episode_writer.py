@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from rlrun.core import columns as C
+from rlrun.core import tree
 from rlrun.env.rollout import Rollout
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class _Open:
 
     def extend(self, ro: Rollout, rows: slice, j: int) -> None:
         # Copies: a view would keep the whole [T, N] fragment alive for one sub-env's steps.
-        self.obs.append(ro[C.OBS][rows, j].copy())
+        self.obs.append(tree.map_structure(lambda x: x[rows, j].copy(), ro[C.OBS]))
         self.actions.append(ro[C.ACTIONS][rows, j].copy())
         self.rewards.append(ro[C.REWARDS][rows, j].copy())
 
@@ -64,7 +65,7 @@ class _Open:
         return Episode(
             key[0],
             key[1],
-            np.concatenate([*self.obs, final_obs[None]]),
+            tree.concat([*self.obs, tree.map_structure(lambda x: x[None], final_obs)]),
             np.concatenate(self.actions),
             np.concatenate(self.rewards),
             bool(terminated),
@@ -110,7 +111,11 @@ class EpisodeCutter:
                     if e + 1 < T and failed[e + 1, j]:
                         current = None
                         continue
-                    final = ro[C.OBS][e + 1, j] if e + 1 < T else ro.bootstrap_obs[j]
+                    final = (
+                        tree.index(ro[C.OBS], (e + 1, j))
+                        if e + 1 < T
+                        else tree.index(ro.bootstrap_obs, j)
+                    )
                     episode = current.finish(
                         key, final, ro[C.TERMINATEDS][e, j], ro[C.TRUNCATEDS][e, j]
                     )
@@ -155,6 +160,18 @@ def json_array(a: np.ndarray) -> str:
     if not np.isfinite(a).all():
         text = np.vectorize(lambda t: _NON_FINITE.get(t, t), otypes=[str])(text)
     return _join(text.tolist())
+
+
+def _json_value(v: Any) -> str:
+    """A record's value as JSON: arrays as `json_array`, a Dict/Tuple observation as an object
+    or list of them."""
+    if isinstance(v, np.ndarray):
+        return json_array(v)
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_json_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, tuple):
+        return "[" + ",".join(_json_value(x) for x in v) + "]"
+    return json.dumps(v)
 
 
 def _join(nested: Any) -> str:
@@ -250,10 +267,7 @@ class EpisodeWriter:
         if self.fmt == "parquet":
             self._pending.append(rec)
             return
-        fields = [
-            f"{json.dumps(k)}:{json_array(v) if isinstance(v, np.ndarray) else json.dumps(v)}"
-            for k, v in rec.items()
-        ]
+        fields = [f"{json.dumps(k)}:{_json_value(v)}" for k, v in rec.items()]
         line = "{" + ",".join(fields) + "}"
         self._open_file().write(line + "\n")
         self._file_bytes += len(line) + 1
@@ -363,13 +377,17 @@ def episode_writer_for(
     env_id = str(config["env"]["id"])
     obs_filter = str(config["env_runner"].get("observation_filter", "NoFilter"))
     obs_to_record = None
-    if isinstance(env_observation_space, gym.spaces.Discrete) and obs_filter == "NoFilter":
-        start = int(env_observation_space.start)
+    if config.get("output_format") == "parquet" and isinstance(
+        module_spec.observation_space, gym.spaces.Dict | gym.spaces.Tuple
+    ):
+        from rlrun.errors import ConfigError
 
-        def obs_to_record(obs: np.ndarray) -> np.ndarray:
-            # The module saw them one-hot; the env returned the index, which is what is stored.
-            return obs.argmax(-1) + start
-
+        raise ConfigError(
+            "output_format",
+            "parquet",
+            f"cannot hold a Dict/Tuple observation ({module_spec.observation_space}) in one "
+            "column yet; use output_format=json, which writes it as nested objects",
+        )
     actions_to_env = None
     if isinstance(module_spec.action_space, gym.spaces.Box):
         # Box actions as the env received them: clipped (Gaussian) or rescaled (squashed).

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rlrun.core.columns import ACTION_DIST_INPUTS, OBS, VF_PREDS
+from rlrun.core.columns import ACTION_DIST_INPUTS, OBS, STATE_IN, STATE_OUT, VF_PREDS
 from rlrun.core.rl_module import Batch, RLModule, obs_dim
 
 
@@ -51,3 +51,33 @@ def tiny_ppo_spec(env_cfg: dict) -> Any:
     )
     probe.close()
     return spec
+
+
+class StepCounterModule(RLModule):
+    """A recurrent stand-in whose state counts the steps since its episode started: with
+    FixedLengthEnv (obs[0] = steps taken in the episode) the stored state_in must equal obs[0]
+    on every row, autoreset rows included (they end the old episode)."""
+
+    def setup(self) -> None:
+        self.n = self.action_dist_cls.required_input_dim(self.action_space)
+        self.bias = nn.Parameter(torch.zeros(self.n))
+
+    def get_initial_state(self) -> dict[str, torch.Tensor]:
+        return {"count": torch.zeros(())}
+
+    def _forward(self, batch: Batch) -> Batch:
+        obs = batch[OBS]  # [B, T, ...]
+        B, T = obs.shape[:2]
+        steps = torch.arange(1, T + 1, dtype=torch.float32)
+        counts = batch[STATE_IN]["count"][:, None] + steps[None, :]
+        return {
+            ACTION_DIST_INPUTS: self.bias.expand(B, T, self.n),
+            VF_PREDS: counts - 1.0,
+            STATE_OUT: {"count": counts[:, -1]},
+        }
+
+    def forward_exploration(self, batch: Batch) -> Batch:
+        return self._forward(batch)
+
+    def forward_train(self, batch: Batch) -> Batch:
+        return self._forward(batch)

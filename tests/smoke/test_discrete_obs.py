@@ -1,4 +1,4 @@
-"""Envs with Discrete observations train through the one-hot connector (FrozenLake)."""
+"""Envs with Discrete observations train, the model catalog one-hot encoding them (FrozenLake)."""
 
 import rlrun
 from rlrun import Algorithm
@@ -14,7 +14,10 @@ def test_frozenlake_trains_saves_and_acts(tmp_path):
             "algo.num_epochs=2",
         ]
     )
-    assert algo.module_spec.observation_space.shape == (16,)
+    import gymnasium as gym
+
+    # The module gets the env's index; its encoder one-hots it.
+    assert algo.module_spec.observation_space == gym.spaces.Discrete(16)
     result = algo.train()
     assert result["num_env_steps_sampled_lifetime"] > 400
     restored = Algorithm.from_checkpoint(algo.save(tmp_path / "ckpt"))

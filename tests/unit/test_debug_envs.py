@@ -1,17 +1,30 @@
-"""The debug envs of rlrun.env.debug_envs: CPU burning for benchmarks, deliberate failures."""
+"""The debug envs of rlrun.env.debug_envs: CPU burning for benchmarks, deliberate failures, and
+the small envs for memory, Dict observations, action masks and images (checked with scripted
+oracle and random policies against each env's reward_threshold)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 
-from rlrun.env.debug_envs import BurnCPUEnv, FaultyEnv
-from rlrun.env.make_env import make_single_env
+from rlrun.env.debug_envs import (
+    ActionMaskEnv,
+    BurnCPUEnv,
+    DictCartPole,
+    FaultyEnv,
+    StatelessCartPole,
+    TinyImageEnv,
+)
+from rlrun.env.make_env import make_single_env, make_vector_env, reward_threshold
 
 
 def test_burn_cpu_env_burns_the_asked_cpu_time_per_step():
@@ -114,3 +127,194 @@ def test_fail_mode_exit_kills_the_process():
 def test_bad_fail_mode_is_a_value_error():
     with pytest.raises(ValueError, match="raise, exit"):
         FaultyEnv(fail_mode="segfault")
+
+
+# --- envs for model features ---------------------------------------------------------------------
+
+Policy = Callable[[gym.Env, Any, Any, np.random.Generator], int]
+FEATURE_ENVS: dict[str, Callable[[], gym.Env]] = {
+    "StatelessCartPole": StatelessCartPole,
+    "DictCartPole": DictCartPole,
+    "ActionMaskEnv": ActionMaskEnv,
+    "ActionMaskEnv-pettingzoo": lambda: ActionMaskEnv(pettingzoo_names=True),
+    "TinyImageEnv": TinyImageEnv,
+    "TinyImageEnv-chw": lambda: TinyImageEnv(size=8, channels=1, channels_first=True),
+}
+
+
+def mean_return(env: gym.Env, policy: Policy, episodes: int, seed: int = 0) -> float:
+    """Average return of `policy(env, obs, previous_obs, rng)` over seeded episodes."""
+    rng = np.random.default_rng(seed)
+    returns = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed * 1000 + episode)
+        prev, total, done = obs, 0.0, False
+        while not done:
+            action = policy(env, obs, prev, rng)
+            prev = obs
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+def balance(x: float, x_dot: float, theta: float, theta_dot: float) -> int:
+    """A linear controller that holds CartPole up for all 500 steps."""
+    return int(0.05 * x + 0.1 * x_dot + theta + 0.3 * theta_dot > 0)
+
+
+def random_action(env: gym.Env, obs: Any, prev: Any, rng: np.random.Generator) -> int:
+    return int(rng.integers(env.action_space.n))
+
+
+def stateless_oracle(env: gym.Env, obs: Any, prev: Any, rng: np.random.Generator) -> int:
+    # Velocities from two successive observations (CartPole's time step is 0.02 s): memory.
+    x_dot, theta_dot = (obs - prev) / 0.02
+    return balance(obs[0], x_dot, obs[1], theta_dot)
+
+
+def masked_random(env: gym.Env, obs: Any, prev: Any, rng: np.random.Generator) -> int:
+    return int(rng.choice(np.flatnonzero(obs["action_mask"])))
+
+
+@pytest.mark.filterwarnings("ignore:.*infinity:UserWarning")  # CartPole's velocities, as in v1
+@pytest.mark.parametrize("name", list(FEATURE_ENVS))
+def test_feature_envs_pass_gymnasiums_checker(name: str) -> None:
+    env = FEATURE_ENVS[name]()
+    check_env(env, skip_render_check=True)
+    assert env.unwrapped is env and env.reward_threshold is not None
+
+
+@pytest.mark.parametrize("name", list(FEATURE_ENVS))
+def test_feature_envs_are_deterministic_under_a_seed(name: str) -> None:
+    def rollout(seed: int) -> list[Any]:
+        env = FEATURE_ENVS[name]()
+        obs, _ = env.reset(seed=seed)
+        out = [obs]
+        for step in range(30):
+            obs, reward, terminated, truncated, _ = env.step(step % env.action_space.n)
+            out.append((obs, reward, terminated, truncated))
+            if terminated or truncated:
+                out.append(env.reset()[0])
+        return out
+
+    def flatten(xs: list[Any]) -> np.ndarray:
+        return np.concatenate([np.ravel(leaf) for x in xs for leaf in _leaves(x)])
+
+    assert np.array_equal(flatten(rollout(3)), flatten(rollout(3)))
+    assert not np.array_equal(flatten(rollout(3)), flatten(rollout(4)))
+
+
+def _leaves(x: Any) -> list[Any]:
+    if isinstance(x, dict):
+        return [leaf for key in sorted(x) for leaf in _leaves(x[key])]
+    if isinstance(x, tuple):
+        return [leaf for item in x for leaf in _leaves(item)]
+    return [np.asarray(x, np.float64)]
+
+
+def test_stateless_cartpole_hides_the_velocities_and_needs_memory() -> None:
+    env = StatelessCartPole()
+    assert env.observation_space.shape == (2,) and env.action_space == gym.spaces.Discrete(2)
+    threshold = StatelessCartPole.reward_threshold
+    assert mean_return(env, stateless_oracle, 5) == 500.0  # the 500-step limit
+    assert mean_return(env, random_action, 30) < threshold / 3
+    # The best a memoryless policy does is far below the threshold, too.
+    assert mean_return(env, lambda e, o, p, r: int(o[1] > 0), 30) < threshold / 2
+
+
+def test_dict_cartpole_holds_cartpoles_state_in_two_parts() -> None:
+    env, ref = DictCartPole(), gym.make("CartPole-v1").unwrapped
+    obs, _ = env.reset(seed=5)
+    state, _ = ref.reset(seed=5)
+    np.testing.assert_array_equal(np.concatenate([obs["cart"], obs["pole"]]), state)
+    assert set(env.observation_space.spaces) == {"cart", "pole"}
+
+    def oracle(e: gym.Env, o: Any, p: Any, r: np.random.Generator) -> int:
+        return balance(*o["cart"], *o["pole"])
+
+    assert mean_return(env, oracle, 3) >= DictCartPole.reward_threshold
+    assert mean_return(env, random_action, 30) < 100
+
+
+def test_action_mask_env_rewards_the_closest_legal_action() -> None:
+    env = ActionMaskEnv()
+    threshold = ActionMaskEnv.reward_threshold
+
+    def oracle(e: gym.Env, o: Any, p: Any, r: np.random.Generator) -> int:
+        # From the observation alone: the legal action nearest the one-hot target.
+        legal = np.flatnonzero(o["action_mask"])
+        return int(legal[np.argmin(np.abs(legal - np.argmax(o["observations"])))])
+
+    assert mean_return(env, oracle, 50) == 10.0 >= threshold
+    masked = mean_return(env, masked_random, 200)
+    assert 4.5 < masked < threshold - 2  # clearly below what a trained agent gets
+    assert mean_return(env, random_action, 200) < -8  # ignoring the mask is ruinous
+
+
+def test_action_mask_env_counts_and_punishes_illegal_actions() -> None:
+    env = ActionMaskEnv(num_actions=6, p_legal=0.3)
+    for seed in range(20):
+        obs, info = env.reset(seed=seed)
+        assert info["illegal_actions"] == 0 and obs["action_mask"].sum() >= 1
+        illegal = np.flatnonzero(obs["action_mask"] == 0)
+        if len(illegal):
+            break
+    _, reward, terminated, _, info = env.step(int(illegal[0]))
+    assert reward == -10.0 and terminated and info["illegal_actions"] == 1
+    # A masked policy never takes one over whole episodes.
+    rng = np.random.default_rng(0)
+    obs, info = env.reset(seed=1)
+    done = False
+    while not done:
+        obs, _, terminated, truncated, info = env.step(masked_random(env, obs, None, rng))
+        done = terminated or truncated
+    assert info["illegal_actions"] == 0
+
+
+def test_action_mask_env_pettingzoo_names() -> None:
+    env = ActionMaskEnv(pettingzoo_names=True, num_actions=3)
+    assert set(env.observation_space.spaces) == {"action_mask", "observation"}
+    obs, _ = env.reset(seed=0)
+    assert obs["action_mask"].dtype == np.int8 and obs["observation"].shape == (3,)
+    with pytest.raises(ValueError, match="num_actions"):
+        ActionMaskEnv(num_actions=1)
+
+
+def test_tiny_image_env_answer_is_in_the_picture() -> None:
+    env = TinyImageEnv()
+    assert env.observation_space == gym.spaces.Box(0, 255, (12, 12, 3), np.uint8)
+    threshold = TinyImageEnv.reward_threshold
+
+    def oracle(e: gym.Env, o: Any, p: Any, r: np.random.Generator) -> int:
+        # Read the dot's edge from the picture only: where the 255s are.
+        rows, cols = np.nonzero(o.min(axis=2) == 255)
+        row, col = rows.mean(), cols.mean()
+        dists = [col, o.shape[1] - 1 - col, row, o.shape[0] - 1 - row]  # left, right, top, bottom
+        return int(np.argmin(dists))
+
+    assert mean_return(env, oracle, 30) == 20.0 >= threshold
+    assert mean_return(env, random_action, 100) < threshold / 2
+
+
+def test_tiny_image_env_channels_first() -> None:
+    env = TinyImageEnv(size=10, channels=1, channels_first=True)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (1, 10, 10) and obs.dtype == np.uint8 and obs.flags.c_contiguous
+    assert (obs == 255).sum() == 4  # the 2x2 dot; the noise stays below 64
+
+
+@pytest.mark.parametrize(
+    "name", ["StatelessCartPole", "DictCartPole", "ActionMaskEnv", "TinyImageEnv"]
+)
+def test_feature_envs_load_by_class_path_with_their_thresholds(name: str) -> None:
+    cfg = {"id": f"rlrun.env.debug_envs:{name}"}
+    env = make_single_env(cfg)
+    env.reset(seed=0)
+    assert reward_threshold(cfg) == type(env).reward_threshold
+    vec = make_vector_env(cfg, num_envs=2)
+    obs, _ = vec.reset(seed=0)
+    assert vec.single_observation_space == env.observation_space
+    vec.step(np.zeros(2, np.int64))
+    vec.close()

@@ -216,6 +216,8 @@ def test_c51_loss_is_cross_entropy_to_the_projected_target():
         m.forward_train = lambda batch: {"q_values": q_s, "q_logits": logits_s}
         m.q_values = lambda obs: torch.tensor([[1.0, 0.0]])
         m.target_q_logits = lambda obs: target_logits
+        support = torch.tensor([-1.0, 0.0, 1.0])
+        m.target_q_values = lambda obs, s=support: (target_logits.softmax(-1) * s).sum(-1)
         loss, metrics = learner.compute_loss(batch)
         pairs = zip(expected_target, p_sa.tolist(), strict=True)
         ce = -sum(t * math.log(p) for t, p in pairs if t > 0)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlrun.connectors.learner.gae import GAEConnector, compute_gae
+from rlrun.connectors.learner.gae import compute_gae
+from rlrun.connectors.learner.pipeline import OnPolicyLearnerPipeline
 from rlrun.core import columns as C
 from rlrun.core.distributions import Categorical
 from rlrun.env.rollout import Rollout
@@ -143,9 +144,22 @@ class ObsIsValueModule:
     """Duck-typed module for the connector: V(obs) = obs[0], Categorical actions."""
 
     action_dist_cls = Categorical
+    is_stateful = False
 
     def compute_values(self, batch):
-        return batch[C.OBS][:, 0].double()
+        return batch[C.OBS][..., 0].double()
+
+
+class StateIsValueModule(ObsIsValueModule):
+    """A recurrent stand-in: V = state h at the sequence start + the step's index in the
+    sequence, so values show where each sequence starts and from which state."""
+
+    is_stateful = True
+
+    def compute_values(self, batch):
+        obs = batch[C.OBS]  # [B, L, 1]
+        steps = torch.arange(obs.shape[1], dtype=torch.float64)
+        return batch[C.STATE_IN]["h"][:, None].double() + steps[None, :]
 
 
 def hand_built_rollout() -> Rollout:
@@ -158,7 +172,7 @@ def hand_built_rollout() -> Rollout:
         C.REWARDS: np.array([[1.0, 1.0], [0.0, 1.0], [2.0, 1.0]], np.float32),
         C.TERMINATEDS: np.array([[True, False], [False, False], [False, False]]),
         C.TRUNCATEDS: np.zeros((3, 2), bool),
-        C.VALID: np.array([[True, True], [False, True], [True, True]]),
+        C.MASK: np.array([[True, True], [False, True], [True, True]]),
         C.ACTION_DIST_INPUTS: np.array(
             [
                 [[0.0, 1.0], [2.0, -1.0]],
@@ -171,29 +185,35 @@ def hand_built_rollout() -> Rollout:
     return Rollout(data, bootstrap_obs=np.array([[2.0], [0.4]], np.float32))
 
 
-def test_gae_connector_drops_autoreset_rows_and_computes_logp():
-    ro = hand_built_rollout()
-    batch = GAEConnector(GAMMA, LAMBDA)(ObsIsValueModule(), [ro], torch.device("cpu"))
+def pipeline(max_seq_len: int = 20) -> OnPolicyLearnerPipeline:
+    return OnPolicyLearnerPipeline(GAMMA, LAMBDA, max_seq_len)
 
-    # Rows in time-major, env-minor order, without the autoreset row (t=1, n=0).
-    kept = [(0, 0), (0, 1), (1, 1), (2, 0), (2, 1)]
+
+def test_pipeline_masks_autoreset_rows_and_computes_logp():
+    ro = hand_built_rollout()
+    batch = pipeline()(ObsIsValueModule(), [ro], torch.device("cpu"))[C.DEFAULT_MODULE_ID]
+
+    # Rows in time-major, env-minor order; the autoreset row (t=1, n=0) stays, masked out.
+    assert batch[C.MASK].tolist() == [True, True, False, True, True, True]
     assert set(batch) >= {
         C.OBS, C.ACTIONS, C.ACTION_DIST_INPUTS, C.ACTION_LOGP, C.VF_PREDS, C.ADVANTAGES,
-        C.VALUE_TARGETS,
+        C.VALUE_TARGETS, C.MASK,
     }  # fmt: skip
     for k, v in batch.items():
-        assert v.shape[0] == len(kept), k
-    np.testing.assert_allclose(batch[C.OBS][:, 0].numpy(), [0.5, 0.1, 0.2, 1.0, 0.3])
-    assert 9.0 not in batch[C.OBS].numpy()  # the final observation of sub-env 0's episode
-    assert batch[C.ACTIONS].tolist() == [1, 0, 1, 1, 1]
-    np.testing.assert_allclose(batch[C.VF_PREDS].numpy(), [0.5, 0.1, 0.2, 1.0, 0.3], rtol=1e-6)
+        assert v.shape[0] == 6, k
+    kept = batch[C.MASK]
+    np.testing.assert_allclose(batch[C.OBS][kept, 0].numpy(), [0.5, 0.1, 0.2, 1.0, 0.3])
+    assert batch[C.ACTIONS][kept].tolist() == [1, 0, 1, 1, 1]
+    np.testing.assert_allclose(
+        batch[C.VF_PREDS][kept].numpy(), [0.5, 0.1, 0.2, 1.0, 0.3], rtol=1e-6
+    )
 
     # Advantages: sub-env 0 row 0 terminated -> A = 1 - 0.5 = 0.5; row 2: 2 + 0.9*2.0 - 1.0 = 2.8.
     # Sub-env 1 (no end, V = 0.1, 0.2, 0.3, bootstrap 0.4, reward 1 each):
     #   d = [1 + 0.18 - 0.1, 1 + 0.27 - 0.2, 1 + 0.36 - 0.3] = [1.08, 1.07, 1.06]
     #   A2 = 1.06; A1 = 1.07 + 0.72*1.06 = 1.8332; A0 = 1.08 + 0.72*1.8332 = 2.399904
     np.testing.assert_allclose(
-        batch[C.ADVANTAGES].numpy(), [0.5, 2.399904, 1.8332, 2.8, 1.06], rtol=1e-5
+        batch[C.ADVANTAGES][kept].numpy(), [0.5, 2.399904, 1.8332, 2.8, 1.06], rtol=1e-5
     )
     np.testing.assert_allclose(
         batch[C.VALUE_TARGETS].numpy(),
@@ -208,10 +228,44 @@ def test_gae_connector_drops_autoreset_rows_and_computes_logp():
     torch.testing.assert_close(batch[C.ACTION_LOGP], Categorical(logits).logp(batch[C.ACTIONS]))
 
 
-def test_gae_connector_concatenates_rollouts():
+def test_pipeline_concatenates_rollouts():
     ro = hand_built_rollout()
-    conn = GAEConnector(GAMMA, LAMBDA)
-    one = conn(ObsIsValueModule(), [ro], torch.device("cpu"))
-    two = conn(ObsIsValueModule(), [ro, ro], torch.device("cpu"))
+    conn = pipeline()
+    one = conn(ObsIsValueModule(), [ro], torch.device("cpu"))[C.DEFAULT_MODULE_ID]
+    two = conn(ObsIsValueModule(), [ro, ro], torch.device("cpu"))[C.DEFAULT_MODULE_ID]
     assert two[C.OBS].shape[0] == 2 * one[C.OBS].shape[0]
     torch.testing.assert_close(two[C.ADVANTAGES], torch.cat([one[C.ADVANTAGES]] * 2))
+
+
+def test_pipeline_runs_user_pieces_before_advantages():
+    def double_rewards(module_id, data):
+        assert module_id == C.DEFAULT_MODULE_ID
+        return {**data, C.REWARDS: data[C.REWARDS] * 2.0}
+
+    ro = hand_built_rollout()
+    conn = OnPolicyLearnerPipeline(GAMMA, LAMBDA, 20, [double_rewards])
+    batch = conn(ObsIsValueModule(), [ro], torch.device("cpu"))[C.DEFAULT_MODULE_ID]
+    # Sub-env 0, row 0 terminated: A = 2 * 1 - 0.5.
+    assert batch[C.ADVANTAGES][0].item() == pytest.approx(1.5)
+
+
+def test_recurrent_pipeline_cuts_sequences_with_their_start_state():
+    ro = hand_built_rollout()
+    # The state the runner used at each row; sub-env 0 restarts at row 2 (zero state).
+    ro.data[C.STATE_IN] = {"h": np.array([[10.0, 20.0], [11.0, 21.0], [0.0, 22.0]], np.float32)}
+    ro.bootstrap_state = {"h": np.array([1.0, 23.0], np.float32)}
+    batch = pipeline(max_seq_len=2)(StateIsValueModule(), [ro], torch.device("cpu"))
+    b = batch[C.DEFAULT_MODULE_ID]
+    # Sequences: sub-env 0 rows [0, 1] (the episode and its autoreset row), [2]; sub-env 1
+    # rows [0, 1], [2].
+    assert b[C.STATE_IN]["h"].tolist() == [10.0, 0.0, 20.0, 22.0]
+    assert b[C.MASK].tolist() == [[True, False], [True, False], [True, True], [True, False]]
+    assert b[C.OBS].shape == (4, 2, 1)
+    # Values: start state + position. Sub-env 0: V = [10, 11 (autoreset row), 0], bootstrap
+    # V = 1 (the runner's last state, position 0). Row 0 terminated: A = 1 - 10 = -9;
+    # row 2: 2 + 0.9 * 1 - 0 = 2.9.
+    assert b[C.VF_PREDS][0].tolist() == [10.0, 11.0]
+    assert b[C.ADVANTAGES][0, 0].item() == pytest.approx(-9.0)
+    assert b[C.ADVANTAGES][1, 0].item() == pytest.approx(2.9)
+    # Padding is zero everywhere.
+    assert b[C.ADVANTAGES][1, 1].item() == 0.0 and b[C.OBS][1, 1, 0].item() == 0.0

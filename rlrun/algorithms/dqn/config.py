@@ -15,7 +15,7 @@ updates OffPolicyLearner's (`tau`, `target_network_update_freq`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rlrun.algorithms.off_policy.config import OffPolicyConfig
 from rlrun.config.schema import ModelConfig
@@ -23,6 +23,13 @@ from rlrun.config.schema import ModelConfig
 
 @dataclass
 class DQNConfig(OffPolicyConfig):
+    # algo.model keys this algorithm does not use: setting one is an error naming the reason.
+    unused_model_keys: ClassVar[dict[str, str]] = {
+        "use_lstm": "DQN has no recurrent replay; use algo=ppo for an LSTM policy",
+        "vf_share_layers": "DQN has no separate value network to share layers with",
+        "free_log_std": "DQN has Discrete actions only",
+        "log_std_init": "DQN has Discrete actions only",
+    }
     name: str = "DQN"
     # ReLU: these learners update after every few env steps, and tanh costs twice as much here.
     model: ModelConfig = field(default_factory=lambda: ModelConfig(fcnet_activation="relu"))

@@ -38,7 +38,9 @@ class DQNLearner(OffPolicyLearner):
         self.module.epsilon.fill_(eps)
         return self.module.epsilon.detach().clone()
 
-    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor, TensorDict]:
+    def compute_loss_for_module(
+        self, module_id: str, batch: TensorDict
+    ) -> tuple[torch.Tensor, TensorDict]:
         epsilon = self.update_epsilon()
         if self.module.distributional:
             loss, metrics = self.distributional_loss(batch)
@@ -68,7 +70,7 @@ class DQNLearner(OffPolicyLearner):
         # td = Q(s, a) - y;  loss = mean_i w_i * rho(td_i), rho Huber (delta 1) or 0.5 td^2.
         # Huber: 0.5 td^2 for |td| <= 1, |td| - 0.5 beyond (Mnih et al. 2015's error clipping).
         td = q - y
-        if self.config.get("td_error_loss_fn", "huber") == "huber":
+        if self.config["td_error_loss_fn"] == "huber":
             per_sample = F.huber_loss(td, torch.zeros_like(td), reduction="none", delta=1.0)
         else:
             per_sample = 0.5 * td.pow(2)
@@ -91,7 +93,8 @@ class DQNLearner(OffPolicyLearner):
             # online net picks it), then the target net's distribution p_j(s', a*)...
             next_obs = batch["next_obs"]
             next_probs_all = module.target_q_logits(next_obs).softmax(dim=-1)  # [B, A, atoms]
-            q_next_target = (next_probs_all * module.support).sum(-1)  # [B, A]
+            # The target net's expected Q, with illegal actions (an action mask) never the max.
+            q_next_target = module.target_q_values(next_obs)  # [B, A]
             a_star = self._next_action(next_obs, q_next_target)
             next_probs = next_probs_all[rows, a_star]  # [B, atoms]
             # ... moved to r + gamma^n (1 - terminated) z_j and projected back onto the support.
@@ -114,7 +117,7 @@ class DQNLearner(OffPolicyLearner):
 
     def _next_action(self, next_obs: torch.Tensor, q_next_target: torch.Tensor) -> torch.Tensor:
         """a* = argmax_a Q_online(s', a) with double Q, else argmax_a Q_target(s', a)."""
-        if self.config.get("double_q", True):
+        if self.config["double_q"]:
             return self.module.q_values(next_obs).argmax(dim=1)
         return q_next_target.argmax(dim=1)
 

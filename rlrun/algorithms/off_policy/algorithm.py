@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rlrun.algorithms.algorithm import Algorithm
+from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.schedules import Schedule
 from rlrun.replay.buffer import ReplayBuffer
@@ -34,8 +35,7 @@ class OffPolicyAlgorithm(Algorithm):
         self.replay = ReplayBuffer(
             capacity=int(rcfg["capacity"]),
             num_columns=num_runners * self.envs_per_runner,
-            obs_shape=tuple(spec.observation_space.shape),
-            obs_dtype=np.float32,
+            obs_space=spec.observation_space,
             action_shape=tuple(act_space.shape),
             action_dtype=np.int64 if not act_space.shape else np.float32,
             prioritized=bool(rcfg["prioritized"]),
@@ -111,7 +111,10 @@ class OffPolicyAlgorithm(Algorithm):
         # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
         drawn = self.replay.sample(k * batch_size, n_step, gamma, beta)
         batches = [
-            {key: v[i * batch_size : (i + 1) * batch_size] for key, v in drawn.items()}
+            {
+                key: tree.index(v, slice(i * batch_size, (i + 1) * batch_size))
+                for key, v in drawn.items()
+            }
             for i in range(k)
         ]
         metrics, td_errors = self.learner_group.update_from_replay(

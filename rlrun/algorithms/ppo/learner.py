@@ -6,9 +6,10 @@ from typing import Any
 
 import torch
 
-from rlrun.connectors.learner.gae import GAEConnector
+from rlrun.connectors.learner.pipeline import OnPolicyLearnerPipeline
 from rlrun.core import columns as C
 from rlrun.core.learner import Learner, TensorDict
+from rlrun.core.masked import masked_mean, masked_std, masked_var
 from rlrun.core.schedules import Schedule
 
 
@@ -18,11 +19,21 @@ class PPOLearner(Learner):
         self.entropy_schedule = Schedule(self.config["entropy_coeff"])
         self.kl_coeff = float(self.config["kl_coeff"])
 
-    def build_learner_connector(self) -> GAEConnector:
-        return GAEConnector(float(self.config["gamma"]), float(self.config["lambda_"]))
+    def build_learner_connector(self) -> OnPolicyLearnerPipeline:
+        return OnPolicyLearnerPipeline(
+            float(self.config["gamma"]),
+            float(self.config["lambda_"]),
+            int(self.config["model"]["max_seq_len"]),
+            self.user_learner_pieces(),
+        )
 
-    def compute_loss(self, batch: TensorDict) -> tuple[torch.Tensor, TensorDict]:
+    def compute_loss_for_module(
+        self, module_id: str, batch: TensorDict
+    ) -> tuple[torch.Tensor, TensorDict]:
         cfg = self.config
+        # Rows [B] or sequences [B, L]; rows marked False in `mask` (autoreset rows, padding)
+        # do not count in any mean.
+        mask = batch.get(C.MASK)
         out = self.module.forward_train(batch)
         dist = self.module.action_dist_cls(out[C.ACTION_DIST_INPUTS])
         old_dist = self.module.action_dist_cls(batch[C.ACTION_DIST_INPUTS])
@@ -30,12 +41,13 @@ class PPOLearner(Learner):
         # Eq. (7): the clipped surrogate, on the probability ratio r_t = pi(a|s) / pi_old(a|s).
         advantages = batch[C.ADVANTAGES]
         if cfg["normalize_advantages"] and advantages.numel() > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            mean, std = masked_mean(advantages, mask), masked_std(advantages, mask)
+            advantages = (advantages - mean) / (std + 1e-8)
         logp_ratio = dist.logp(batch[C.ACTIONS]) - batch[C.ACTION_LOGP]
         ratio = logp_ratio.exp()
         eps = cfg["clip_param"]
         surrogate = torch.min(ratio * advantages, ratio.clamp(1.0 - eps, 1.0 + eps) * advantages)
-        policy_loss = -surrogate.mean()
+        policy_loss = -masked_mean(surrogate, mask)
 
         # Value loss, optionally clipped around the sampling-time value (as in the PPO authors'
         # baselines code): the update may not move V further than vf_clip_param from V_old.
@@ -44,23 +56,26 @@ class PPOLearner(Learner):
         if cfg["vf_clip_param"] is not None:
             old = batch[C.VF_PREDS]
             clipped = old + (values - old).clamp(-cfg["vf_clip_param"], cfg["vf_clip_param"])
-            vf_loss = 0.5 * torch.max(vf_loss_unclipped, (clipped - targets).pow(2)).mean()
+            vf_loss_clipped = torch.max(vf_loss_unclipped, (clipped - targets).pow(2))
+            vf_loss = 0.5 * masked_mean(vf_loss_clipped, mask)
         else:
-            vf_loss = 0.5 * vf_loss_unclipped.mean()
+            vf_loss = 0.5 * masked_mean(vf_loss_unclipped, mask)
 
         # Eq. (9): entropy bonus.
-        entropy = dist.entropy().mean()
+        entropy = masked_mean(dist.entropy(), mask)
         entropy_coeff = self.entropy_schedule.value(self.env_steps_lifetime)
 
         # Section 4: KL(pi_old || pi) as a penalty whose coefficient adapts after each update.
-        kl = old_dist.kl(dist).mean()
+        kl = masked_mean(old_dist.kl(dist), mask)
         total = policy_loss + cfg["vf_loss_coeff"] * vf_loss - entropy_coeff * entropy
         if cfg["use_kl_loss"]:
             total = total + self.kl_coeff * kl
 
         with torch.no_grad():
-            clip_fraction = ((ratio - 1.0).abs() > eps).float().mean()
-            explained_var = 1.0 - (targets - values).var() / targets.var().clamp_min(1e-8)
+            clip_fraction = masked_mean(((ratio - 1.0).abs() > eps).float(), mask)
+            explained_var = 1.0 - masked_var(targets - values, mask) / masked_var(
+                targets, mask
+            ).clamp_min(1e-8)
         return total, {
             "total_loss": total.detach(),
             "policy_loss": policy_loss.detach(),

@@ -10,7 +10,7 @@ Algorithms and Applications", https://arxiv.org/abs/1812.05905; discrete actions
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rlrun.algorithms.off_policy.config import OffPolicyConfig
 from rlrun.config.schema import ModelConfig
@@ -18,6 +18,13 @@ from rlrun.config.schema import ModelConfig
 
 @dataclass
 class SACConfig(OffPolicyConfig):
+    # algo.model keys this algorithm does not use: setting one is an error naming the reason.
+    unused_model_keys: ClassVar[dict[str, str]] = {
+        "use_lstm": "SAC has no recurrent replay; use algo=ppo for an LSTM policy",
+        "vf_share_layers": "SAC's policy and critics always have their own networks",
+        "free_log_std": "SAC's log-std is always an output of the policy network",
+        "log_std_init": "SAC's log-std is always an output of the policy network",
+    }
     name: str = "SAC"
     # ReLU: these learners update after every few env steps, and tanh costs twice as much here.
     model: ModelConfig = field(default_factory=lambda: ModelConfig(fcnet_activation="relu"))

@@ -56,12 +56,12 @@ class SACLearner(OffPolicyLearner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.target_entropy = resolve_target_entropy(
-            self.config.get("target_entropy", "auto"), self.module.action_space
+            self.config["target_entropy"], self.module.action_space
         )
 
     @property
     def autotune_alpha(self) -> bool:
-        return bool(self.config.get("autotune_alpha", True))
+        return bool(self.config["autotune_alpha"])
 
     def build_lr_schedules(self) -> dict[str, Schedule]:
         names = ["actor", "critic"] + (["alpha"] if self.autotune_alpha else [])
@@ -82,7 +82,9 @@ class SACLearner(OffPolicyLearner):
             m.log_alpha.requires_grad_(False)
         return optimizers
 
-    def compute_loss(self, batch: TensorDict) -> tuple[TensorDict, TensorDict]:
+    def compute_loss_for_module(
+        self, module_id: str, batch: TensorDict
+    ) -> tuple[TensorDict, TensorDict]:
         if self.module.discrete:
             return self._discrete_loss(batch)
         m = self.module

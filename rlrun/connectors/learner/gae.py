@@ -1,16 +1,11 @@
 """Generalized Advantage Estimation (Schulman et al. 2016, https://arxiv.org/abs/1506.02438).
 
-Turns time-major Rollouts into a flat training batch with advantages and value targets.
+The maths on time-major [T, N] arrays; rlrun.connectors.learner.pipeline runs it per fragment.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from rlrun.core import columns as C
-from rlrun.core.rl_module import RLModule
-from rlrun.env.rollout import Rollout
 
 
 def compute_gae(
@@ -42,48 +37,3 @@ def compute_gae(
         last = deltas[t] + carry[t] * last
         advantages[t] = last
     return advantages, advantages + values
-
-
-class GAEConnector:
-    """Learner connector: values every observation with the learner's module in one batched
-    forward pass, computes GAE per rollout, then flattens and drops autoreset rows."""
-
-    def __init__(self, gamma: float, lambda_: float) -> None:
-        self.gamma = gamma
-        self.lambda_ = lambda_
-
-    def __call__(
-        self, module: RLModule, rollouts: list[Rollout], device: torch.device
-    ) -> dict[str, torch.Tensor]:
-        parts: dict[str, list[np.ndarray]] = {}
-        for ro in rollouts:
-            T, N = ro.num_steps, ro.num_envs
-            obs = np.concatenate([ro[C.OBS].reshape(T * N, *ro[C.OBS].shape[2:]), ro.bootstrap_obs])
-            with torch.no_grad():
-                v = module.compute_values({C.OBS: torch.from_numpy(obs).to(device)}).cpu().numpy()
-            values, boot = v[: T * N].reshape(T, N), v[T * N :]
-            adv, targets = compute_gae(
-                ro[C.REWARDS],
-                values,
-                boot,
-                ro[C.TERMINATEDS],
-                ro[C.TRUNCATEDS],
-                self.gamma,
-                self.lambda_,
-            )
-            mask = ro[C.VALID].reshape(-1)
-            cols = {
-                C.OBS: ro[C.OBS],
-                C.ACTIONS: ro[C.ACTIONS],
-                C.ACTION_DIST_INPUTS: ro[C.ACTION_DIST_INPUTS],
-                C.VF_PREDS: values,
-                C.ADVANTAGES: adv,
-                C.VALUE_TARGETS: targets,
-            }
-            for k, arr in cols.items():
-                parts.setdefault(k, []).append(arr.reshape(T * N, *arr.shape[2:])[mask])
-        batch = {k: torch.from_numpy(np.concatenate(v)).to(device) for k, v in parts.items()}
-        with torch.no_grad():
-            dist = module.action_dist_cls(batch[C.ACTION_DIST_INPUTS])
-            batch[C.ACTION_LOGP] = dist.logp(batch[C.ACTIONS])
-        return batch
