@@ -114,7 +114,9 @@ class EnvRunner:
         """
         module = self.module
         assert module is not None, "acting needs a module"
-        batch: dict[str, Any] = {C.OBS: tree.to_torch(obs)}
+        # A plain array skips the tree walk: this runs once per env step.
+        x = torch.from_numpy(obs) if isinstance(obs, np.ndarray) else tree.to_torch(obs)
+        batch: dict[str, Any] = {C.OBS: x}
         if self.stateful:
             batch[C.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), batch[C.OBS])
             batch[C.STATE_IN] = self._state
@@ -144,7 +146,10 @@ class EnvRunner:
         self, raw_obs: Any, update: bool, starts: np.ndarray, actions: Any, rewards: Any
     ) -> Any:
         """Env observations -> module inputs through env-to-module, resetting state at starts."""
-        self._reset_state(starts)
+        if self.stateful:
+            self._reset_state(starts)
+        if not self.env_to_module.pieces:
+            return raw_obs
         return self.env_to_module(
             raw_obs, update=update, starts=starts, actions=actions, rewards=rewards
         )
@@ -186,13 +191,19 @@ class EnvRunner:
         to_env, update, explore = self.module_to_env, self.update_filters, self.explore
         returns, lengths = self._ep_return, self._ep_len
         obs = self._obs
+        plain = isinstance(obs_buf, np.ndarray)  # not a Dict/Tuple tree: index it directly
         with torch.no_grad():
             for t in range(T):
-                tree.assign(obs_buf, t, obs)
+                if plain:
+                    obs_buf[t] = obs
+                else:
+                    tree.assign(obs_buf, t, obs)
                 if state_buf is not None:
                     for k, v in self._state.items():
                         state_buf[k][t] = v.numpy()
-                actions, dist_inputs = self.act(tree.index(obs_buf, t), explore)
+                # The buffer's row: the observation in its column dtype, without a copy.
+                actions, dist_inputs = self.act(obs_buf[t] if plain else tree.index(obs_buf, t),
+                                                explore)  # fmt: skip
                 if dist_buf is None:
                     dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
                 dist_buf[t] = dist_inputs.numpy()

@@ -27,6 +27,7 @@ from rlrun.core.distributions import DiagGaussian, MultiCategorical
 from rlrun.core.rl_module import Batch, RLModule, mlp
 from rlrun.models.action_mask import mask_logits, mask_multi_logits
 from rlrun.models.catalog import build_encoder, complete_model_config
+from rlrun.models.encoders import MLPEncoder
 from rlrun.models.recurrent import LSTMCore
 
 
@@ -57,6 +58,12 @@ class PPOModule(RLModule):
         hiddens, act = list(cfg["head_fcnet_hiddens"]), cfg["head_fcnet_activation"]
         self.pi_head = mlp(features, hiddens, act, n_out, 0.01)
         self.vf_head = mlp(features, hiddens, act, 1, 1.0)
+        # Sampling calls forward_exploration once per env step: for a vector observation
+        # (an MLP encoder, no mask) run the encoder's and the head's layers as one flat list,
+        # saving two module calls (~10%) per step. Not registered: the same layers, no copies.
+        self._pi_layers: tuple[nn.Module, ...] | None = None
+        if isinstance(self.encoder, MLPEncoder) and not self.recurrent and self.mask_key is None:
+            object.__setattr__(self, "_pi_layers", (*self.encoder, *self.pi_head))
 
     def get_initial_state(self) -> dict[str, torch.Tensor]:
         if not self.recurrent:
@@ -69,6 +76,12 @@ class PPOModule(RLModule):
     # --- forwards ---------------------------------------------------------------------------
 
     def forward_exploration(self, batch: Batch) -> Batch:
+        if self._pi_layers is not None:
+            x = batch[OBS]
+            x = (x.flatten(1) if x.dim() > 1 else x.unsqueeze(1)).float()
+            for layer in self._pi_layers:
+                x = layer(x)
+            return {ACTION_DIST_INPUTS: self._dist_inputs(x, None)}
         if self.recurrent:
             return self._recurrent(batch, values=False)
         obs = batch[OBS]
