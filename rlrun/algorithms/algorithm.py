@@ -140,7 +140,7 @@ class Algorithm:
         module_class = model.pop("module_class", None) or self.default_module_class
         if module_class == self.default_module_class:
             # A user's module decides for itself what it can take; ours are checked up front.
-            check_encodable(obs_space, model)
+            check_encodable(obs_space, model, self.config["env"]["id"])
         return RLModuleSpec(module_class, obs_space, act_space, model)
 
     def module_model_config(self) -> dict[str, Any]:

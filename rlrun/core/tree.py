@@ -8,6 +8,7 @@ Nothing here imports torch at module level: trees of numpy arrays need no torch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -102,8 +103,12 @@ def nbytes(tree: Tree) -> int:
     return sum(int(x.nbytes) for x in leaves(tree))
 
 
+def _is_torch(x: Any) -> bool:
+    return hasattr(x, "detach")  # a torch.Tensor, without importing torch for numpy trees
+
+
 def _cat(xs: tuple[Any, ...], axis: int) -> Any:
-    if isinstance(xs[0], np.ndarray):
+    if not _is_torch(xs[0]):
         return np.concatenate(xs, axis=axis)
     import torch
 
@@ -111,7 +116,7 @@ def _cat(xs: tuple[Any, ...], axis: int) -> Any:
 
 
 def _stack(xs: tuple[Any, ...], axis: int) -> Any:
-    if isinstance(xs[0], np.ndarray):
+    if not _is_torch(xs[0]):
         return np.stack(xs, axis=axis)
     import torch
 
@@ -127,7 +132,18 @@ def to_torch(tree: Tree, device: Any = None) -> Tree:
     import torch
 
     def conv(x: Any) -> Any:
-        t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+        if isinstance(x, torch.Tensor):
+            t = x
+        else:
+            x = np.ascontiguousarray(x)
+            if x.flags.writeable:
+                t = torch.from_numpy(x)
+            else:
+                # Arrays from Ray's object store are read-only; batches are only read, so share
+                # them rather than copy (torch would warn that writes are undefined).
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    t = torch.from_numpy(x)
         return t if device is None else t.to(device)
 
     return map_structure(conv, tree)

@@ -83,6 +83,39 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         # env ids: list close matches, say what Gymnasium said
         (["train", "env=CartPol-v1"], ["CartPol-v1", "Gymnasium says", "CartPole-v1"]),
         (["train", "env=no_such_module_xyz:Env"], ["cannot import module 'no_such_module_xyz'"]),
+        (["train", "env=ALE/Pongg-v5"], ["ALE/Pongg-v5", "Did you mean ALE/Pong-v5"]),
+        # models: keys an algorithm does not use, filters that do not fit, spaces nothing encodes
+        (["train", "algo=dqn", "algo.model.use_lstm=true"], ["use_lstm", "no recurrent replay"]),
+        (
+            ["train", "algo=sac", "algo.model.vf_share_layers=true"],
+            ["vf_share_layers", "not used by SAC"],
+        ),
+        (
+            ["train", "env=TinyImageEnv", "algo.model.conv_filters=[[16,8,4],[32,4,2]]"],
+            ["conv_filters", "(12, 12, 3)", "layer 1 [32, 4, 2]"],
+        ),
+        (["train", "algo.model.conv_filters=[[16,8]]"], ["conv_filters", "[channels, kernel"]),
+        (
+            ["train", "env.id=tests.helpers.envs:TextObsEnv"],
+            ["env.id=tests.helpers.envs:TextObsEnv", "Text", "supported: Box"],
+        ),
+        (
+            ["train", "env=DictCartPole", "env.action_mask_key=mask"],
+            ["env.action_mask_key=mask", "its keys are cart, pole"],
+        ),
+        # connectors: unknown names, class paths that do not import, kwargs a piece lacks
+        (
+            ["train", "connectors.env_to_module=[frame_stak]"],
+            ["connectors.env_to_module[0]", "Did you mean 'frame_stack'?"],
+        ),
+        (
+            ["train", "connectors.env_to_module=[{name:nope.mod:Piece}]"],
+            ["connectors.env_to_module[0]", "cannot import module 'nope.mod'"],
+        ),
+        (
+            ["train", "connectors.env_to_module=[{frame_stack:{num_frame:4}}]"],
+            ["no kwarg 'num_frame'", "Did you mean 'num_frames'?"],
+        ),
         # checkpoints
         (["train", "resume=/no/such/checkpoint"], ["resume=/no/such/checkpoint", "does not exist"]),
         (["evaluate", "checkpoint=/no/such/dir"], ["does not exist", "rlrun_checkpoint.json"]),

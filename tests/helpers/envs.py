@@ -83,3 +83,17 @@ class BoxActionEnv(gym.Env):
         self._last = float(a[0])
         obs = np.array([self._t, self._last], np.float32)
         return obs, 1.0, self._t >= self.length, False, {}
+
+
+class TextObsEnv(gym.Env):
+    """An observation space no encoder takes (Text): the catalog must refuse it up front."""
+
+    observation_space = gym.spaces.Text(8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return "hello", {}
+
+    def step(self, action):
+        return "hello", 0.0, True, False, {}
