@@ -18,7 +18,8 @@ def build_module_to_env(
 ) -> Actions:
     """One callable from the module's actions to the env's: the user's `connectors.module_to_env`
     pieces (each `Class(**kwargs)`, called as piece(actions) -> actions) in order, then the
-    built-in step. The built-in step: Discrete actions pass through; Gaussian actions are
+    built-in step. The built-in step: Discrete and MultiDiscrete actions pass through, shifted
+by the space's `start` (the module samples 0..n-1); Gaussian actions are
     clipped to the Box bounds (the unclipped sample is what the learner sees, so log-probs stay
     exact); squashed actions in (-1, 1) are rescaled to the bounds."""
     from rlrun.connectors.registry import build_pieces
@@ -37,6 +38,11 @@ def build_module_to_env(
 
 
 def _builtin(action_space: gym.Space, dist_cls: type | None) -> Actions:
+    if isinstance(action_space, gym.spaces.Discrete | gym.spaces.MultiDiscrete):
+        start = np.asarray(action_space.start)
+        if start.any():
+            return lambda a: a + start
+        return _identity
     if not isinstance(action_space, gym.spaces.Box):
         return _identity
     low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)

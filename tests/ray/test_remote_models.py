@@ -47,3 +47,21 @@ def test_recurrent_dict_obs_runs_remote_and_round_trips(tmp_path):
         assert local.train()["training_iteration"] == 2
     finally:
         local.stop()
+
+
+def test_recurrent_module_on_two_data_parallel_learners():
+    """Each learner cuts its shard of sub-envs into sequences; they all-reduce their gradients
+    per minibatch of sequences and end with the same weights."""
+    import rlrun
+
+    algo = rlrun.build([*SMALL, "learner.num_learners=2", "learner.num_cpus_per_learner=0.5"])
+    try:
+        result = algo.train()
+        assert result["learners"]["default_policy"]["num_module_steps_trained"] > 0
+        import ray
+
+        w0, w1 = ray.get([a.get_weights.remote() for a in algo.learner_group.actors])
+        for k in w0:
+            torch.testing.assert_close(w0[k], w1[k])
+    finally:
+        algo.stop()

@@ -609,3 +609,18 @@ def test_config_errors_come_before_torch_is_imported():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, timeout=120
     ).stdout
     assert "ERROR connectors.learner[0]=reward_scal" in out and "TORCH False" in out
+
+
+def test_module_to_env_shifts_discrete_actions_by_the_space_start():
+    """The module samples 0..n-1; Discrete(n, start=s) and MultiDiscrete with a start take
+    s..s+n-1."""
+    import gymnasium as gym
+    import numpy as np
+
+    from rlrun.connectors.module_to_env import build_module_to_env
+
+    to_env = build_module_to_env(gym.spaces.Discrete(3, start=-1), None)
+    assert to_env(np.array([0, 2])).tolist() == [-1, 1]
+    multi = gym.spaces.MultiDiscrete([2, 3], start=[1, 5])
+    assert build_module_to_env(multi, None)(np.array([[0, 2]])).tolist() == [[1, 7]]
+    assert build_module_to_env(gym.spaces.Discrete(3), None)(np.array([2])).tolist() == [2]
