@@ -35,10 +35,10 @@ class Algorithm:
     default_module_class: str
 
     def __init__(self, config: Any) -> None:
-        self.config: dict[str, Any] = _to_plain(config)
+        self.config: dict[str, Any] = _complete_sections(_to_plain(config))
         cfg = self.config
         self.algo_config: dict[str, Any] = cfg["algo"]
-        torch.set_num_threads(int(cfg["learner"].get("torch_num_threads", 1)))
+        torch.set_num_threads(int(cfg["learner"]["torch_num_threads"]))
         self.seed: int | None = cfg.get("seed")
         if self.seed is not None:
             random.seed(self.seed)
@@ -53,10 +53,10 @@ class Algorithm:
             runner_cfg["_callbacks"] = list(cfg["callbacks"])
         self.runner_config = runner_cfg
         if needs_ray(cfg):
-            init_ray(cfg.get("ray", {}))
+            init_ray(cfg["ray"])
             check_resources(cfg)
         self.module_spec = self._module_spec()
-        fault_cfg = cfg.get("fault_tolerance", {})
+        fault_cfg = cfg["fault_tolerance"]
         self.env_runner_group = make_env_runner_group(
             cfg["env"],
             runner_cfg,
@@ -73,8 +73,8 @@ class Algorithm:
             self.learner_class, self.algo_config, learner_cfg, self.module_spec, self.seed
         )
         self.evaluator: Evaluator | None = None
-        eval_cfg = cfg.get("evaluation", {})
-        if int(eval_cfg.get("interval", 0) or 0) > 0:
+        eval_cfg = cfg["evaluation"]
+        if int(eval_cfg["interval"]) > 0:
             self.evaluator = Evaluator(
                 eval_cfg,
                 cfg["env"],
@@ -107,7 +107,7 @@ class Algorithm:
     def connectors_config(self) -> dict[str, Any]:
         """The `connectors` section, plus the previous-action/reward piece that
         `algo.model.lstm_use_prev_action` / `lstm_use_prev_reward` stand for."""
-        connectors = dict(self.config.get("connectors") or {})
+        connectors = dict(self.config["connectors"])
         model = self.algo_config["model"]
         if model["use_lstm"] and (model["lstm_use_prev_action"] or model["lstm_use_prev_reward"]):
             piece = {
@@ -146,7 +146,7 @@ class Algorithm:
     def module_model_config(self) -> dict[str, Any]:
         """What the module is built from: `algo.model`, plus what an algorithm's module also
         needs from its own settings (e.g. DQN's dueling heads)."""
-        return dict(self.algo_config.get("model", {}))
+        return dict(self.algo_config["model"])
 
     @property
     def reward_threshold(self) -> float | None:
@@ -155,12 +155,12 @@ class Algorithm:
     @property
     def train_batch_size(self) -> int:
         """Env steps per iteration: each learner's share times the number of learners."""
-        n = max(1, int(self.config["learner"].get("num_learners", 0) or 0))
+        n = max(1, int(self.config["learner"]["num_learners"]))
         return int(self.algo_config["train_batch_size_per_learner"]) * n
 
     def fragment_length(self) -> int:
         """Steps per sub-env per sample(): "auto" splits the train batch over all sub-envs."""
-        frag = self.config["env_runner"].get("rollout_fragment_length", "auto")
+        frag = self.config["env_runner"]["rollout_fragment_length"]
         if frag == "auto":
             return max(1, math.ceil(self.train_batch_size / self.env_runner_group.num_envs_total))
         return int(frag)
@@ -437,6 +437,29 @@ class Algorithm:
     @property
     def module_id(self) -> str:
         return DEFAULT_MODULE_ID
+
+
+def _complete_sections(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Every section with every key (configs built by hand may hold a few); defaults from the
+    schema (rlrun.config.sections)."""
+    from rlrun.algorithms.registry import config_class
+    from rlrun.config import schema
+    from rlrun.config.sections import complete
+
+    sections = {
+        "env": schema.EnvConfig,
+        "env_runner": schema.EnvRunnerConfig,
+        "learner": schema.LearnerConfig,
+        "connectors": schema.ConnectorsConfig,
+        "evaluation": schema.EvaluationConfig,
+        "fault_tolerance": schema.FaultToleranceConfig,
+        "ray": schema.RayConfig,
+        "stop": schema.StopConfig,
+        "checkpoint": schema.CheckpointConfig,
+    }
+    out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in sections.items()}}
+    out["algo"] = complete(config_class(cfg["algo"]["name"]), cfg["algo"])
+    return out
 
 
 def _to_plain(config: Any) -> dict[str, Any]:

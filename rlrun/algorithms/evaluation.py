@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from rlrun.callbacks.metrics_logger import MetricsLogger
+from rlrun.config.schema import EnvRunnerConfig, EvaluationConfig
+from rlrun.config.sections import complete
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 
@@ -33,27 +35,27 @@ class Evaluator:
         observation_space: gym.Space,
         seed: int | None,
     ) -> None:
+        eval_cfg = complete(EvaluationConfig, eval_cfg)
+        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
         self.cfg = eval_cfg
-        self.interval = int(eval_cfg.get("interval", 0))
-        self.parallel = bool(eval_cfg.get("parallel_to_training"))
-        self.by_episodes = eval_cfg.get("duration_unit", "episodes") == "episodes"
-        self.duration = int(eval_cfg.get("duration", 10))
+        self.interval = int(eval_cfg["interval"])
+        self.parallel = bool(eval_cfg["parallel_to_training"])
+        self.by_episodes = eval_cfg["duration_unit"] == "episodes"
+        self.duration = int(eval_cfg["duration"])
         env = {
             **env_cfg,
             "env_config": {
                 **(env_cfg.get("env_config") or {}),
-                **(eval_cfg.get("env_config") or {}),
+                **eval_cfg["env_config"],
             },
         }
-        n_remote = int(eval_cfg.get("num_env_runners", 0))
-        num_envs = int(
-            eval_cfg.get("num_envs_per_env_runner") or runner_cfg["num_envs_per_env_runner"]
-        )
+        n_remote = int(eval_cfg["num_env_runners"])
+        num_envs = int(eval_cfg["num_envs_per_env_runner"] or runner_cfg["num_envs_per_env_runner"])
         if self.by_episodes:  # no more sub-envs than episodes each runner plays
             num_envs = max(1, min(num_envs, math.ceil(self.duration / max(1, n_remote))))
         rcfg = {
             **runner_cfg,
-            "explore": bool(eval_cfg.get("explore", False)),
+            "explore": bool(eval_cfg["explore"]),
             "num_envs_per_env_runner": num_envs,
             "_in_evaluation": True,  # env_runner.in_evaluation, for the user's episode hooks
         }

@@ -148,7 +148,7 @@ def build_env_to_module(
     else:
         entries = list(connectors_cfg or [])
     built = build_pieces("env_to_module", entries)
-    if runner_cfg.get("observation_filter", "NoFilter") == "MeanStdFilter" and not any(
+    if runner_cfg.get("observation_filter") == "MeanStdFilter" and not any(
         isinstance(p, MeanStdFilter) for _, p in built
     ):
         built.append(("mean_std_filter", MeanStdFilter()))

@@ -17,11 +17,11 @@ def build_module_to_env(
     action_space: gym.Space, dist_cls: type | None, specs: list[Any] | None = None
 ) -> Actions:
     """One callable from the module's actions to the env's: the user's `connectors.module_to_env`
-    pieces (each `Class(**kwargs)`, called as piece(actions) -> actions) in order, then the
-    built-in step. The built-in step: Discrete and MultiDiscrete actions pass through, shifted
-by the space's `start` (the module samples 0..n-1); Gaussian actions are
-    clipped to the Box bounds (the unclipped sample is what the learner sees, so log-probs stay
-    exact); squashed actions in (-1, 1) are rescaled to the bounds."""
+        pieces (each `Class(**kwargs)`, called as piece(actions) -> actions) in order, then the
+        built-in step. The built-in step: Discrete and MultiDiscrete actions pass through, shifted
+    by the space's `start` (the module samples 0..n-1); Gaussian actions are
+        clipped to the Box bounds (the unclipped sample is what the learner sees, so log-probs stay
+        exact); squashed actions in (-1, 1) are rescaled to the bounds."""
     from rlrun.connectors.registry import build_pieces
 
     last = _builtin(action_space, dist_cls)

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from rlrun.config.schema import LearnerConfig
+from rlrun.config.sections import complete
 from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
@@ -40,7 +42,7 @@ class Learner:
         self, algo_cfg: dict[str, Any], learner_cfg: dict[str, Any], module_spec: RLModuleSpec
     ) -> None:
         self.config = algo_cfg
-        self.learner_config = learner_cfg
+        self.learner_config = learner_cfg = complete(LearnerConfig, learner_cfg)
         self.device = self._pick_device(learner_cfg)
         self.module: RLModule = module_spec.build().to(self.device)
         self.lr_schedules: dict[str, Schedule] = self.build_lr_schedules()
@@ -317,7 +319,7 @@ class Learner:
 
     @staticmethod
     def _pick_device(learner_cfg: dict[str, Any]) -> torch.device:
-        if float(learner_cfg.get("num_gpus_per_learner", 0) or 0) > 0:
+        if float(learner_cfg["num_gpus_per_learner"]) > 0:
             if not torch.cuda.is_available():
                 from rlrun.errors import ConfigError
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.config.schema import LearnerConfig
+from rlrun.config.sections import complete
 from rlrun.core import tree
 from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
@@ -28,7 +30,8 @@ class LearnerGroup:
         module_spec: RLModuleSpec,
         seed: int | None = None,
     ) -> None:
-        self.num_learners = int(learner_cfg.get("num_learners", 0) or 0)
+        learner_cfg = complete(LearnerConfig, learner_cfg)
+        self.num_learners = int(learner_cfg["num_learners"])
         self.local_learner: Learner | None = None
         self.actors: list[Any] = []
         if self.num_learners == 0:

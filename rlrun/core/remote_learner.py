@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.config.schema import LearnerConfig
+from rlrun.config.sections import complete
 from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout
@@ -32,7 +34,7 @@ class LearnerActor:
         module_spec: RLModuleSpec,
         seed: int | None,
     ) -> None:
-        torch.set_num_threads(int(learner_cfg.get("torch_num_threads", 1)))
+        torch.set_num_threads(int(complete(LearnerConfig, learner_cfg)["torch_num_threads"]))
         if seed is not None:
             torch.manual_seed(seed)
         self.learner = learner_cls(algo_cfg, learner_cfg, module_spec)
@@ -88,8 +90,8 @@ def start_learner_actors(
     import ray
 
     cls = ray.remote(LearnerActor).options(
-        num_cpus=float(learner_cfg.get("num_cpus_per_learner", 1.0)),
-        num_gpus=float(learner_cfg.get("num_gpus_per_learner", 0.0)),
+        num_cpus=float(learner_cfg["num_cpus_per_learner"]),
+        num_gpus=float(learner_cfg["num_gpus_per_learner"]),
         max_restarts=0,
     )
     actors = [

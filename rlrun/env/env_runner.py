@@ -17,6 +17,8 @@ import torch
 from rlrun.callbacks.episode import Episode, EpisodeTracker
 from rlrun.callbacks.hooks import CallbackList
 from rlrun.callbacks.metrics_logger import MetricsLogger
+from rlrun.config.schema import EnvRunnerConfig
+from rlrun.config.sections import complete
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
@@ -40,20 +42,21 @@ class EnvRunner:
         update_filters: bool = True,
         recreate_failed_sub_envs: bool = False,
     ) -> None:
+        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
         self.runner_cfg = runner_cfg
         self.worker_index = worker_index
-        self.num_envs = int(num_envs or runner_cfg.get("num_envs_per_env_runner", 1))
+        self.num_envs = int(num_envs or runner_cfg["num_envs_per_env_runner"])
         self.env = make_vector_env(
             env_cfg,
             self.num_envs,
-            runner_cfg.get("vectorize_mode", "sync"),
+            runner_cfg["vectorize_mode"],
             render_mode,
             recreate_failed_sub_envs=recreate_failed_sub_envs,
         )
         self.observation_space: gym.Space = self.env.single_observation_space
         self.action_space: gym.Space = self.env.single_action_space
         check_spaces(self.observation_space, self.action_space)
-        self.explore = bool(runner_cfg.get("explore", True))
+        self.explore = bool(runner_cfg["explore"])
         self.update_filters = update_filters
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
         # The `connectors` section travels in runner_cfg (as callbacks do): every runner, local,
@@ -91,7 +94,7 @@ class EnvRunner:
         # Callbacks (`callbacks=[...]`, passed in as runner_cfg["_callbacks"]): their episode
         # hooks, and what they log, shipped with each Rollout. Without episode hooks there is
         # no tracker and sampling pays one `is None` check per step.
-        self.in_evaluation = bool(runner_cfg.get("_in_evaluation", False))
+        self.in_evaluation = bool(runner_cfg.get("_in_evaluation"))
         self.metrics = MetricsLogger()
         self.callbacks = CallbackList(
             runner_cfg.get("_callbacks") or [],

@@ -14,6 +14,8 @@ import gymnasium as gym
 import torch
 
 from rlrun.callbacks.hooks import CallbackFailed
+from rlrun.config.schema import EnvRunnerConfig, FaultToleranceConfig
+from rlrun.config.sections import complete
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.episode_stats import EpisodeStats
@@ -49,7 +51,8 @@ def make_env_runner_group(
     observation_space: gym.Space,
     seed: int | None,
 ) -> RunnerGroup:
-    if int(runner_cfg.get("num_env_runners", 0)) > 0:
+    runner_cfg = complete(EnvRunnerConfig, runner_cfg)
+    if int(runner_cfg["num_env_runners"]) > 0:
         from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
 
         return RemoteEnvRunnerGroup(
@@ -79,14 +82,16 @@ class EnvRunnerGroup:
         module_spec: RLModuleSpec,
         seed: int | None,
     ) -> None:
+        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
+        fault_cfg = complete(FaultToleranceConfig, fault_cfg)
         self._runner = EnvRunner(
             env_cfg,
             runner_cfg,
             module_spec,
             seed=seed,
-            recreate_failed_sub_envs=bool(fault_cfg.get("restart_failed_sub_environments")),
+            recreate_failed_sub_envs=bool(fault_cfg["restart_failed_sub_environments"]),
         )
-        self.stats = EpisodeStats(int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100)))
+        self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
         self.num_sub_env_restarts = 0
 
     @property

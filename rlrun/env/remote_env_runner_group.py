@@ -23,6 +23,8 @@ import gymnasium as gym
 import torch
 
 from rlrun.callbacks.hooks import raise_if_callback_failed
+from rlrun.config.schema import EnvRunnerConfig, FaultToleranceConfig
+from rlrun.config.sections import complete
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
@@ -61,11 +63,13 @@ class RemoteEnvRunnerGroup:
         import ray
 
         self._ray = ray
+        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
+        fault_cfg = complete(FaultToleranceConfig, fault_cfg)
         self.env_cfg, self.runner_cfg, self.fault_cfg = env_cfg, runner_cfg, fault_cfg
         self.module_spec, self.seed, self.update_filters = module_spec, seed, update_filters
         self.num_runners = int(num_runners or runner_cfg["num_env_runners"])
         self.num_cpus_per_runner = float(
-            runner_cfg.get("num_cpus_per_env_runner", 1.0)
+            runner_cfg["num_cpus_per_env_runner"]
             if num_cpus_per_runner is None
             else num_cpus_per_runner
         )
@@ -78,7 +82,7 @@ class RemoteEnvRunnerGroup:
             observation_space,
             module_spec.action_space,
         )
-        self.stats = EpisodeStats(int(runner_cfg.get("metrics_num_episodes_for_smoothing", 100)))
+        self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
         self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
         self.num_sub_env_restarts = 0
         self._actor_cls = ray.remote(RemoteEnvRunner)
@@ -95,7 +99,7 @@ class RemoteEnvRunnerGroup:
     def _spawn(self, index: int) -> Any:
         options = {
             "num_cpus": self.num_cpus_per_runner,
-            "num_gpus": float(self.runner_cfg.get("num_gpus_per_env_runner", 0.0)),
+            "num_gpus": float(self.runner_cfg["num_gpus_per_env_runner"]),
             "max_restarts": 0,  # rlrun restarts runners itself, with state and counting
         }
         # A restarted runner gets new seeds, or it would replay the episodes that broke it.
@@ -135,8 +139,8 @@ class RemoteEnvRunnerGroup:
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
         ft = self.fault_cfg
-        if ft.get("restart_failed_env_runners", True):
-            limit = int(ft.get("max_num_env_runner_restarts", 1000))
+        if ft["restart_failed_env_runners"]:
+            limit = int(ft["max_num_env_runner_restarts"])
             if self.restarts[index] >= limit:
                 raise TrainingFailed(
                     f"env runner {index} failed again after {self.restarts[index]} restarts "
@@ -154,7 +158,7 @@ class RemoteEnvRunnerGroup:
                 limit,
             )
             return True
-        if ft.get("ignore_env_runner_failures"):
+        if ft["ignore_env_runner_failures"]:
             if not self.runners:
                 raise TrainingFailed(
                     f"every env runner has failed, the last one with: {cause}. "
@@ -242,7 +246,7 @@ class RemoteEnvRunnerGroup:
 
     @property
     def num_envs_total(self) -> int:
-        return len(self.runners) * int(self.runner_cfg.get("num_envs_per_env_runner", 1))
+        return len(self.runners) * int(self.runner_cfg["num_envs_per_env_runner"])
 
     @property
     def local_runner(self) -> EnvRunner:

@@ -31,7 +31,7 @@ class OffPolicyAlgorithm(Algorithm):
         spec = self.module_spec
         act_space = spec.action_space
         self.envs_per_runner = int(self.config["env_runner"]["num_envs_per_env_runner"])
-        num_runners = max(1, int(self.config["env_runner"].get("num_env_runners", 0) or 0))
+        num_runners = max(1, int(self.config["env_runner"]["num_env_runners"]))
         self.replay = ReplayBuffer(
             capacity=int(rcfg["capacity"]),
             num_columns=num_runners * self.envs_per_runner,
@@ -51,11 +51,11 @@ class OffPolicyAlgorithm(Algorithm):
         (updates interleave finely with sampling, and a round's fixed costs are shared); remote
         runners bring a whole iteration's steps per call, so Ray's round trip is paid once per
         iteration, not once per step."""
-        frag = self.config["env_runner"].get("rollout_fragment_length", "auto")
+        frag = self.config["env_runner"]["rollout_fragment_length"]
         if frag != "auto":
             return int(frag)
         envs = self.env_runner_group.num_envs_total
-        if int(self.config["env_runner"].get("num_env_runners", 0) or 0):
+        if int(self.config["env_runner"]["num_env_runners"]):
             return max(
                 1, math.ceil(int(self.algo_config["min_sample_timesteps_per_iteration"]) / envs)
             )
@@ -63,7 +63,7 @@ class OffPolicyAlgorithm(Algorithm):
         return max(1, round(4 * steps_per_update / envs))
 
     def _batch_size(self) -> int:
-        learners = max(1, int(self.config["learner"].get("num_learners", 0) or 0))
+        learners = max(1, int(self.config["learner"]["num_learners"]))
         return int(self.algo_config["train_batch_size_per_learner"]) * learners
 
     def training_step(self) -> dict[str, Any]:
