@@ -24,6 +24,7 @@ from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.rl_module import RLModuleSpec
+from rlrun.env.episode_book import EpisodeBook
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
 from rlrun.env.rollout import Rollout
@@ -82,12 +83,8 @@ class EnvRunner:
 
         self._obs: Any = None  # module input (after connectors) of the next step, per sub-env
         self._prev_done = np.zeros(self.num_envs, bool)  # these sub-envs reset on the next step
-        self._ep_return = np.zeros(self.num_envs, np.float64)
-        self._ep_len = np.zeros(self.num_envs, np.int64)
-        # Episodes finished and sub-env failures since the last sample() returned; they ride
-        # along in its Rollout, and the runner group keeps the windowed stats.
-        self._episode_returns: list[float] = []
-        self._episode_lengths: list[int] = []
+        # Sub-env failures since the last sample() returned; they ride along in its Rollout
+        # with the episodes that finished, and the runner group keeps the windowed stats.
         self._sub_env_failures: list[str] = []
         self.num_env_steps_lifetime = 0
         self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
@@ -103,6 +100,9 @@ class EnvRunner:
         self._tracker: EpisodeTracker | None = None
         if self.callbacks.has_episode_hooks:
             self._tracker = EpisodeTracker(self.num_envs, self._call_episode_hook)
+        # Every episode's return, length and (with hooks) Episode object, for sampling and
+        # evaluation alike.
+        self.episodes = EpisodeBook(self.num_envs, self._tracker)
         self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
 
     # --- the act step ------------------------------------------------------------------------
@@ -163,19 +163,16 @@ class EnvRunner:
         """Fresh episodes in every sub-env; returns the raw observations."""
         raw, _ = self.env.reset(seed=self.seed)
         self._prev_done[:] = False
-        self._ep_return[:] = 0.0
-        self._ep_len[:] = 0
         return raw
 
     def sample(self, num_steps: int) -> Rollout:
         """Step every sub-env `num_steps` times; episodes carry on into the next call."""
         assert self.module is not None, "sample() needs a module"
         fresh = self._obs is None
-        tracker = self._tracker
+        book = self.episodes
         if fresh:
             raw = self._reset()
-            if tracker is not None:
-                tracker.begin(raw)
+            book.begin(raw)
             self._obs = self._connect(raw, self.update_filters, np.ones(self.num_envs, bool),
                                       None, None)  # fmt: skip
         n, T = self.num_envs, int(num_steps)
@@ -192,7 +189,6 @@ class EnvRunner:
                          for k, v in self._initial_state.items()}  # fmt: skip
 
         to_env, update, explore = self.module_to_env, self.update_filters, self.explore
-        returns, lengths = self._ep_return, self._ep_len
         obs = self._obs
         plain = isinstance(obs_buf, np.ndarray)  # not a Dict/Tuple tree: index it directly
         with torch.no_grad():
@@ -214,25 +210,17 @@ class EnvRunner:
                 env_actions = to_env(actions)
                 raw_obs, rewards, terminated, truncated, infos = self.env.step(env_actions)
                 valid = ~self._prev_done
-                done = terminated | truncated
+                failed = None
                 if infos and SUB_ENV_FAILED in infos:
                     failed = self._sub_envs_failed(infos, t, valid_buf, trunc_buf)
                     valid &= ~failed
-                    done_ok = done & ~failed
-                else:
-                    done_ok = done
                 valid_buf[t] = valid
                 rew_buf[t] = rewards
                 term_buf[t] = terminated
                 trunc_buf[t] = truncated
-                returns += rewards * valid
-                lengths += valid
-                if tracker is not None:
-                    tracker.step(raw_obs, env_actions, rewards, terminated, truncated, infos,
-                                 valid, self._prev_done)  # fmt: skip
-                if done.any():
-                    self._finish_episodes(done, done_ok)
-                self._prev_done = done
+                step = (raw_obs, env_actions, rewards, terminated, truncated, infos)
+                book.step(step, valid, self._prev_done, failed)
+                self._prev_done = terminated | truncated
                 # A row that was not a real step (an autoreset or a recreated sub-env) brought
                 # a new episode's first observation.
                 obs = self._connect(raw_obs, update, ~valid, actions, rewards)
@@ -248,6 +236,7 @@ class EnvRunner:
         }
         if state_buf is not None:
             data[C.STATE_IN] = state_buf
+        finished_returns, finished_lengths = book.pop_finished()
         rollout = Rollout(
             data,
             bootstrap_obs=tree.map_structure(
@@ -256,25 +245,17 @@ class EnvRunner:
             bootstrap_state=None
             if state_buf is None
             else tree.to_numpy(tree.map_structure(torch.clone, self._state)),
-            episode_returns=self._episode_returns,
-            episode_lengths=self._episode_lengths,
+            episode_returns=finished_returns,
+            episode_lengths=finished_lengths,
             connector_delta=self.env_to_module.pop_delta(),
             sub_env_failures=self._sub_env_failures,
             runner_index=self.worker_index,
             fresh=fresh,
             custom_metrics=self.metrics.pop_logged(),
         )
-        self._episode_returns, self._episode_lengths, self._sub_env_failures = [], [], []
+        self._sub_env_failures = []
         self.num_env_steps_lifetime += rollout.env_steps
         return rollout
-
-    def _finish_episodes(self, done: np.ndarray, completed: np.ndarray) -> None:
-        """Reset the accumulators of `done` sub-envs; record those whose episode `completed`."""
-        for i in np.flatnonzero(completed):
-            self._episode_returns.append(float(self._ep_return[i]))
-            self._episode_lengths.append(int(self._ep_len[i]))
-        self._ep_return[done] = 0.0
-        self._ep_len[done] = 0
 
     def _sub_envs_failed(
         self, infos: dict[str, Any], t: int, valid_buf: np.ndarray, trunc_buf: np.ndarray
@@ -309,16 +290,12 @@ class EnvRunner:
         raw = self._reset()
         quota = np.full(self.num_envs, num_episodes // self.num_envs)
         quota[: num_episodes % self.num_envs] += 1
-        rets: list[float] = []
-        lens: list[int] = []
         done_count = np.zeros(self.num_envs, np.int64)
-        ep_ret = np.zeros(self.num_envs)
-        ep_len = np.zeros(self.num_envs, np.int64)
+        book = self.episodes
+        book.pop_finished()
+        book.begin(raw, quota > 0)  # episode hooks see only the episodes that count
         obs = self._connect(raw, False, np.ones(self.num_envs, bool), None, None)
         prev_done = np.zeros(self.num_envs, bool)
-        tracker = self._tracker  # episode hooks see only the episodes that count
-        if tracker is not None:
-            tracker.begin(raw, quota > 0)
         space = self.module_observation_space
         with torch.no_grad():
             while (done_count < quota).any():
@@ -326,28 +303,18 @@ class EnvRunner:
                 env_actions = self.module_to_env(actions)
                 raw, r, term, trunc, infos = self.env.step(env_actions)
                 valid = ~prev_done
-                ep_ret += r * valid
-                ep_len += valid
-                done = term | trunc
-                finished = done & (done_count < quota)
+                # A recreated sub-env's episode was cut off: it does not count, it is re-run.
+                failed = None
                 if infos and SUB_ENV_FAILED in infos:
-                    # A recreated sub-env's episode was cut off: it does not count, it is re-run.
                     failed = np.asarray(infos["_" + SUB_ENV_FAILED], bool)
-                    finished &= ~failed
-                    valid &= ~failed
-                if tracker is not None:  # a done row that is not `finished` was cut off
-                    kept, starts = valid & (finished | ~done), prev_done & (done_count < quota)
-                    tracker.step(raw, env_actions, r, term, trunc, infos, kept, starts)
-                for i in np.flatnonzero(finished):
-                    rets.append(float(ep_ret[i]))
-                    lens.append(int(ep_len[i]))
-                    done_count[i] += 1
-                ep_ret[done] = 0.0
-                ep_len[done] = 0
-                prev_done = done
-                obs = self._connect(raw, False, ~valid, actions, r)
+                counts = done_count < quota
+                step = (raw, env_actions, r, term, trunc, infos)
+                done_count += book.step(step, valid, prev_done & counts, failed, counts)
+                prev_done = term | trunc
+                starts = ~valid if failed is None else ~valid | failed
+                obs = self._connect(raw, False, starts, actions, r)
         self._obs = None  # the next sample() starts from fresh episodes
-        return rets, lens
+        return book.pop_finished()
 
     def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
         """Run about `num_steps` steps from fresh episodes (evaluation by timesteps); return the
