@@ -125,6 +125,10 @@ class FaultToleranceConfig:
     max_num_env_runner_restarts: int = 1000  # restarts allowed per runner before the run fails
     ignore_env_runner_failures: bool = False  # drop a crashed runner, go on with the rest
     restart_failed_sub_environments: bool = False  # recreate only the sub-env whose step raised
+    # A runner failing this many times in a row without completing a sample, or every runner
+    # failing in one round before any completed one, is a crash loop: the run ends (exit 1).
+    max_consecutive_env_runner_failures: int = 3  # failures in a row that make a crash loop
+    delay_between_env_runner_restarts_s: float = 1.0  # doubles per failure in a row; RLlib: 60
 
 
 @dataclass

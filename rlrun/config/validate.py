@@ -218,6 +218,8 @@ RULES: tuple[Rule, ...] = (
     at_least("evaluation.num_cpus_per_env_runner", 0, nullable=True),
     # fault tolerance
     at_least("fault_tolerance.max_num_env_runner_restarts", 0, integer=True),
+    at_least("fault_tolerance.max_consecutive_env_runner_failures", 1, integer=True),
+    at_least("fault_tolerance.delay_between_env_runner_restarts_s", 0),
     # ray
     Rule(
         "ray.address",

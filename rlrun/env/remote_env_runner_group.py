@@ -84,6 +84,11 @@ class RemoteEnvRunnerGroup:
         )
         self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
         self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
+        # Failures in a row since each runner last completed a sample (crash-loop detection),
+        # and how often each distinct error was seen (the same traceback is logged once).
+        self._failure_streak = dict.fromkeys(self.restarts, 0)
+        self._sampled_since_start = dict.fromkeys(self.restarts, False)
+        self._errors_seen: dict[str, int] = {}
         self.num_sub_env_restarts = 0
         self._actor_cls = ray.remote(RemoteEnvRunner)
         self._sync_ref: Any = None  # the last (weights, connector) payload, for restarted runners
@@ -133,8 +138,9 @@ class RemoteEnvRunnerGroup:
         TrainingFailed when the run cannot go on."""
         raise_if_callback_failed(error)  # a user's callback raised: no restart can cure that
         text = _describe(error, self.sample_timeout_s)
-        fault_log.warning("env runner %d failed:\n%s", index, text)
         cause = _cause(text)
+        self._log_failure(index, text, cause)
+        self._failure_streak[index] += 1
         actor = self.runners.pop(index)
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
@@ -147,8 +153,10 @@ class RemoteEnvRunnerGroup:
                     f"(fault_tolerance.max_num_env_runner_restarts={limit}): {cause}. "
                     "Tracebacks are in the trial's error.txt"
                 )
+            self._check_crash_loop(index, cause)
             self.restarts[index] += 1
             self.runners[index] = self._spawn(index)
+            self._sampled_since_start[index] = False
             if self._sync_ref is not None:
                 self.runners[index].sync_payload.remote(self._sync_ref)
             fault_log.warning(
@@ -172,6 +180,38 @@ class RemoteEnvRunnerGroup:
             "false), so the run stops. Its traceback is in the trial's error.txt"
         )
 
+    def _log_failure(self, index: int, text: str, cause: str) -> None:
+        """The traceback the first time an error is seen; after that one line with a count
+        (a crash loop repeats the same traceback, and error.txt would fill with copies)."""
+        key = _normalize(text)
+        seen = self._errors_seen[key] = self._errors_seen.get(key, 0) + 1
+        if seen == 1:
+            fault_log.warning("env runner %d failed:\n%s", index, text)
+        else:
+            fault_log.warning(
+                "env runner %d failed again with the same error (seen %d times): %s",
+                index,
+                seen,
+                cause,
+            )
+
+    def _check_crash_loop(self, index: int, cause: str) -> None:
+        """End the run when restarting cannot help; else wait before the restart, doubling
+        the wait with each failure in a row (an env that crashes at start-up should not spin)."""
+        ft = self.fault_cfg
+        streak, limit = self._failure_streak[index], int(ft["max_consecutive_env_runner_failures"])
+        if streak >= limit:
+            raise TrainingFailed(
+                f"env runner {index} failed {streak} times in a row without completing a "
+                f"sample, a crash loop (fault_tolerance.max_consecutive_env_runner_failures="
+                f"{limit}); the env's error: {cause}. Its traceback is in the trial's error.txt; "
+                "the last checkpoint is intact"
+            )
+        delay = float(ft["delay_between_env_runner_restarts_s"]) * 2 ** (streak - 1)
+        if delay > 0:
+            fault_log.warning("env runner %d restarts in %.1f s", index, delay)
+            time.sleep(delay)
+
     # --- the group's calls ------------------------------------------------------------------------
 
     def submit(
@@ -194,11 +234,26 @@ class RemoteEnvRunnerGroup:
         deadline = (
             None if self.sample_timeout_s is None else time.monotonic() + self.sample_timeout_s
         )
+        failed_fresh = 0  # runners that failed before completing any sample since their start
         for ref, i in pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 results.append(self._ray.get(ref, timeout=left))
+                # A call that did its work (a training fragment, evaluation episodes) ends any
+                # run of failures: this runner is not in a crash loop.
+                self._failure_streak[i] = 0
+                self._sampled_since_start[i] = True
             except self._ray.exceptions.RayError as e:
+                failed_fresh += not self._sampled_since_start.get(i, True)
+                if len(pending) > 1 and failed_fresh == len(pending):
+                    raise_if_callback_failed(e)
+                    text = _describe(e, self.sample_timeout_s)
+                    self._log_failure(i, text, _cause(text))
+                    raise TrainingFailed(
+                        f"every env runner failed in the same round before completing a "
+                        f"sample, a crash loop; the env's error: {_cause(text)}. Tracebacks are "
+                        "in the trial's error.txt; the last checkpoint is intact"
+                    ) from e
                 if i in self.runners and self._on_failure(i, e):
                     # Surface a replacement that cannot even start now, not at the next call.
                     self._await_ready([i])
@@ -280,6 +335,15 @@ def _describe(error: BaseException, timeout_s: float | None) -> str:
     # A task error's text holds the env's own traceback; an actor error says how it died.
     # Ray colours the text for terminals; error.txt is a file.
     return re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+
+
+def _normalize(text: str) -> str:
+    """An error's text without what differs between processes (pids, ids, addresses), so the
+    same failure in a fresh runner reads as the same."""
+    text = re.sub(r"\b(pid|PID)[= ]\d+", "pid=N", text)
+    text = re.sub(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{16,}\b", "ID", text)
+    text = re.sub(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b", "ADDR", text)
+    return re.sub(r"env runner \d+", "env runner N", text)
 
 
 def _cause(text: str) -> str:

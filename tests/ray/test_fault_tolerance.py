@@ -101,9 +101,13 @@ def test_without_fault_tolerance_the_run_stops_with_the_env_error(tmp_path: Path
 
 
 def test_a_runner_failing_past_its_restart_limit_stops_the_run(tmp_path: Path):
-    # No fail_once_file: every runner fails at its 40th step, again and again.
+    # No fail_once_file: every runner fails at its 150th step, in its second sample, again
+    # after each restart (each fresh runner completes one sample first: no crash loop).
     algo = build(
-        tmp_path, "fault_tolerance.max_num_env_runner_restarts=1", fail_once=False, fail_at_step=40
+        tmp_path,
+        "fault_tolerance.max_num_env_runner_restarts=1",
+        "fault_tolerance.delay_between_env_runner_restarts_s=0",
+        fail_once=False,
     )
     with pytest.raises(TrainingFailed, match=r"after 1 restarts .*max_num_env_runner_restarts=1"):
         train(algo, 3)
@@ -115,3 +119,41 @@ def test_a_failed_sub_env_is_recreated_without_restarting_its_runner(tmp_path: P
     assert runners["num_sub_env_restarts"] == 1
     assert runners["num_env_runner_restarts"] == 0
     assert runners["num_healthy_env_runners"] == 2
+
+
+def test_a_crash_loop_of_every_runner_ends_the_run_at_once(tmp_path: Path, caplog):
+    """An env that fails at the same step in every fresh process: every runner fails in the
+    first round before completing a sample; the run ends (exit 1) instead of restarting them
+    forever, naming the env's error."""
+    import time
+
+    algo = build(tmp_path, fail_once=False, fail_at_step=40)
+    t0 = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="rlrun.fault"), pytest.raises(TrainingFailed) as e:
+        train(algo, 3)
+    assert time.monotonic() - t0 < 60
+    assert e.value.exit_code == 1
+    assert "crash loop" in str(e.value) and "deliberate failure at step 40" in str(e.value)
+
+
+def test_one_runner_in_a_crash_loop_ends_the_run_and_logs_its_traceback_once(
+    tmp_path: Path, caplog
+):
+    algo = build(
+        tmp_path,
+        "env_runner.num_env_runners=1",
+        "fault_tolerance.delay_between_env_runner_restarts_s=0.1",
+        fail_once=False,
+        fail_at_step=40,
+    )
+    with caplog.at_level(logging.WARNING, logger="rlrun.fault"), pytest.raises(TrainingFailed) as e:
+        train(algo, 3)
+    assert "failed 3 times in a row without completing a sample" in str(e.value)
+    assert "max_consecutive_env_runner_failures=3" in str(e.value)
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    full = [m for m in failures if "\n" in m]  # with the env's traceback
+    again = [m for m in failures if "same error" in m]
+    assert len(full) == 1, failures  # the same traceback once ...
+    assert len(again) == 2 and "seen 3 times" in again[-1]  # ... then a count
+    restarts = [r.getMessage() for r in caplog.records if "restarts in" in r.getMessage()]
+    assert restarts == ["env runner 1 restarts in 0.1 s", "env runner 1 restarts in 0.2 s"]
