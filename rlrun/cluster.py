@@ -91,6 +91,8 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
             include_dashboard=ray_cfg.get("include_dashboard"),
             dashboard_host=ray_cfg.get("dashboard_host", "127.0.0.1"),
         )
+    if address:
+        _probe(str(address), float(ray_cfg["connect_timeout_s"]))
     try:
         ray.init(**kwargs)
     except ConnectionError as e:
@@ -103,6 +105,30 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
     _started_here = not address
     startup_s = time.perf_counter() - t0
     log.info("Ray %s in %.1f s", "started" if _started_here else f"joined at {address}", startup_s)
+
+
+def _probe(address: str, timeout_s: float) -> None:
+    """Fail within `timeout_s` when nothing listens at HOST:PORT: ray.init would otherwise
+    retry the GCS connection for minutes, printing warnings."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "ray://...", or a form Ray itself will judge
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout_s):
+            return
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+    raise ConfigError(
+        "ray.address",
+        address,
+        f"no Ray cluster answers there: a TCP connection to {host}:{port} failed within "
+        f"{timeout_s:g} s ({reason}). Start a cluster with `ray start --head --port={port}` "
+        "on that machine (docs/ray.md), check the address and that the port is reachable, or "
+        "leave ray.address unset to start Ray in this process; ray.connect_timeout_s sets the "
+        "wait",
+    )
 
 
 def check_resources(config: dict[str, Any]) -> None:

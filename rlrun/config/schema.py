@@ -136,6 +136,7 @@ class RayConfig:
     """Which Ray cluster remote runners and learners use (only read when something is remote)."""
 
     address: str | None = None  # auto | HOST:PORT joins a running cluster; None: start one here
+    connect_timeout_s: float = 15.0  # give up on a HOST:PORT address that nobody answers at
     num_cpus: int | None = None  # CPUs of a Ray started here; None: all of this machine's
     num_gpus: int | None = None  # GPUs of a Ray started here; None: all of this machine's
     object_store_memory: int | None = None  # bytes of a Ray started here; None: Ray's default

@@ -227,6 +227,7 @@ RULES: tuple[Rule, ...] = (
         "auto, HOST:PORT of a running cluster's head, or null to start Ray here",
         nullable=True,
     ),
+    above("ray.connect_timeout_s", 0),
     at_least("ray.num_cpus", 1, integer=True, nullable=True),
     at_least("ray.num_gpus", 0, integer=True, nullable=True),
     # Ray refuses object stores under 75 MiB.
