@@ -43,8 +43,8 @@ COMPARE_HELP = f"""\
 usage: rlrun compare DIR [DIR ...] [--metric KEY] [--x KEY] [--mode max|min] [--out PATH] [--no-plot]
 
 Draws the learning curves of trials into one PNG and prints a table of them, best first. A DIR
-is a trial folder (params.json, result.json) or a folder holding trial folders one level down,
-such as an experiment or sweep folder <results_dir>/<name>/. Trials whose configs differ only in
+is a trial folder (params.json, result.json) or any folder above trial folders (an experiment
+or sweep folder, or <results_dir> itself: every trial below it, as tensorboard --logdir). Trials whose configs differ only in
 the seed form a group: its curve is the mean over seeds with a {BAND} band, and it is labelled
 by the config keys that differ between groups. Table: final value (mean ± std over seeds), best
 value (each seed's best, averaged), env steps and time (time_total_s), also written as CSV.

@@ -10,6 +10,7 @@ import difflib
 import json
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,8 @@ def is_trial_dir(path: Path) -> bool:
 
 
 def find_trials(dirs: Sequence[str]) -> list[Path]:
-    """The trial folders named by `dirs`: each is a trial folder or holds some one level down.
+    """The trial folders named by `dirs`: each is a trial folder or holds some anywhere below
+    it (as TensorBoard's --logdir: `~/ray_results` finds every trial of every experiment).
 
     Raises ConfigError for a path that does not exist or holds no trial; a folder given twice
     (or a trial and its experiment folder) counts once.
@@ -135,30 +137,30 @@ def find_trials(dirs: Sequence[str]) -> list[Path]:
             raise ConfigError(
                 None, None, f"'{raw}' is not a directory: give trial or experiment folders."
             )
-        if is_trial_dir(path):
-            found[path] = None
-            continue
-        children = sorted(p for p in path.iterdir() if p.is_dir() and is_trial_dir(p))
-        if not children:
-            raise ConfigError(None, None, _no_trials_message(raw, path))
-        found.update(dict.fromkeys(children))
+        below = _trials_below(path)
+        if not below:
+            raise ConfigError(
+                None,
+                None,
+                f"'{raw}' holds no trials: a trial folder has {PARAMS_FILE} or {RESULT_FILE}, "
+                "and none was found in it or any folder below it.",
+            )
+        found.update(dict.fromkeys(below))
     return list(found)
 
 
-def _no_trials_message(raw: str, path: Path) -> str:
-    message = (
-        f"'{raw}' holds no trials: a trial folder has {PARAMS_FILE} and {RESULT_FILE}, and only "
-        "the folder itself and its direct subfolders are searched."
-    )
-    experiments = sorted(
-        p.name
-        for p in path.iterdir()
-        if p.is_dir() and any(c.is_dir() and is_trial_dir(c) for c in p.iterdir())
-    )
-    if experiments:
-        shown = ", ".join(experiments[:5]) + (", ..." if len(experiments) > 5 else "")
-        message += f" It holds experiment folders ({shown}): pass those instead."
-    return message
+def _trials_below(root: Path) -> list[Path]:
+    """Trial folders at or below `root`, sorted; a trial's own subfolders (checkpoints,
+    `.hydra`) and hidden folders are not searched."""
+    trials: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        if is_trial_dir(here):
+            trials.append(here)
+            dirnames.clear()
+            continue
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    return sorted(trials)
 
 
 def load_trial(path: Path) -> Trial | None:

@@ -296,8 +296,7 @@ def test_bad_lines_and_empty_trials_are_skipped_with_a_warning(
     [
         (lambda root: [str(root / "nope")], ["no such file or directory"]),
         (lambda root: [str(root / "exp"), "metric=x"], ["'metric=x'", "--metric KEY"]),
-        (lambda root: [str(root)], ["holds no trials", "experiment folders (exp)"]),
-        (lambda root: [str(root / "exp" / ".hydra")], ["holds no trials"]),
+        (lambda root: [str(root / "exp" / ".hydra")], ["holds no trials", "any folder below"]),
         (
             lambda root: [str(root / "exp"), "--metric", "episode_return_mean"],
             ["--metric episode_return_mean", "env_runners/episode_return_mean"],
@@ -366,3 +365,15 @@ def test_compare_two_real_trials(tmp_path: Path) -> None:
     rows = read_csv(tmp_path / "cmp.csv")
     assert sorted(r["group"] for r in rows) == ["algo.lr=0.0003", "algo.lr=0.001"]
     assert all(r["seeds"] == "1" and float(r["env_steps"]) > 0 for r in rows)
+
+
+def test_a_results_root_finds_every_trial_below_it(
+    sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As TensorBoard's --logdir: the folder above the experiments (~/ray_results) works, and
+    so does one more level of nesting; checkpoint folders inside trials are not searched."""
+    root = sweep.parent
+    from_exp = run_compare([str(sweep), "--no-plot", "--out", str(tmp_path / "a.png")], capsys)
+    from_root = run_compare([str(root), "--no-plot", "--out", str(tmp_path / "b.png")], capsys)
+    assert from_exp[0] == from_root[0] == 0
+    assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "b.csv")
