@@ -141,12 +141,23 @@ def test_error_messages(
 def test_checkpoint_folder_without_marker(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Only a checkpoint whose writing was cut off (.tmp): no complete one to stand for the trial.
     trial = tmp_path / "trial"
-    (trial / "checkpoint_000002").mkdir(parents=True)
-    (trial / "checkpoint_000002" / "rlrun_checkpoint.json").write_text("{}")
+    (trial / "checkpoint_000002.tmp").mkdir(parents=True)
     code, _, err = run_cli(["evaluate", f"checkpoint={trial}"], capsys)
     assert code == 2
-    assert "no rlrun_checkpoint.json" in err and "checkpoint_000002" in err
+    assert "no rlrun_checkpoint.json" in err and "no complete checkpoint_NNNNNN" in err
+
+
+def test_experiment_folder_with_several_trials_asks_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for trial in ("PPO_a", "PPO_b"):
+        ckpt = tmp_path / trial / "checkpoint_000001"
+        ckpt.mkdir(parents=True)
+        (ckpt / "rlrun_checkpoint.json").write_text("{}")
+    code, _, err = run_cli(["train", f"resume={tmp_path}"], capsys)
+    assert code == 2 and "holds 2 trials with checkpoints (PPO_a, PPO_b)" in err
 
 
 def test_corrupt_checkpoint_marker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
