@@ -18,6 +18,7 @@ from rlrun.algorithms.sac.config import SACConfig
 from rlrun.algorithms.sac.learner import SACLearner, resolve_target_entropy
 from rlrun.algorithms.sac.module import Q_VALUES
 from rlrun.core import columns as C
+from rlrun.core import tree
 from rlrun.core.distributions import SquashedGaussian
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.errors import ConfigError
@@ -372,3 +373,43 @@ def test_update_from_replay_moves_online_and_targets_by_tau(action_space):
     for t, t0, o in zip(m.target_qs.parameters(), targets0, m.qs.parameters(), strict=True):
         torch.testing.assert_close(t, t0 + tau * (o - t0))  # a tau step, not a copy
         assert not torch.allclose(t, o)
+
+
+def test_masked_discrete_sac_aims_its_entropy_at_the_legal_actions():
+    """With an action mask and target_entropy=auto, the target is 0.98 log(#legal) per state:
+    a policy uniform over 2 legal actions of 5 is above its target, so alpha must shrink (the
+    all-actions target, 0.98 log 5, would make it grow without end)."""
+    obs_space = gym.spaces.Dict(
+        {
+            "action_mask": gym.spaces.Box(0, 1, (5,), np.int8),
+            "observations": gym.spaces.Box(-1.0, 1.0, (3,), np.float32),
+        }
+    )
+    model = {"fcnet_hiddens": [8], "action_mask_key": "action_mask"}
+    spec = RLModuleSpec(
+        "rlrun.algorithms.sac.module:SACModule", obs_space, gym.spaces.Discrete(5), model
+    )
+    learner = SACLearner(dataclasses.asdict(SACConfig()), {"torch_num_threads": 1}, spec)
+    with torch.no_grad():  # a policy uniform over whatever is legal
+        for p in learner.module.pi.parameters():
+            p.zero_()
+    n = 16
+    mask = np.zeros((n, 5), np.int8)
+    mask[:, [1, 3]] = 1
+    obs = {"action_mask": mask, "observations": np.zeros((n, 3), np.float32)}
+    batch = {
+        C.OBS: tree.to_torch(obs),
+        C.ACTIONS: torch.full((n,), 1),
+        C.REWARDS: torch.zeros(n),
+        "next_obs": tree.to_torch(obs),
+        C.TERMINATEDS: torch.zeros(n, dtype=torch.bool),
+        "discounts": torch.full((n,), 0.99),
+        "weights": torch.ones(n),
+    }
+    target = learner._discrete_target(batch)
+    torch.testing.assert_close(target, torch.full((n,), 0.98 * math.log(2)))
+    losses, _ = learner.compute_loss(batch)
+    learner.module.log_alpha.grad = None
+    losses["alpha"].backward()
+    # d loss / d log_alpha = -(E[log pi] + target) > 0 when the entropy is above its target.
+    assert learner.module.log_alpha.grad.item() > 0

@@ -32,6 +32,7 @@ from rlrun.core.learner import TD_ERROR, TensorDict
 from rlrun.core.optim import Adam
 from rlrun.core.schedules import Schedule
 from rlrun.errors import ConfigError
+from rlrun.models.action_mask import legal_actions
 
 NEXT_OBS, DISCOUNTS, WEIGHTS = "next_obs", "discounts", "weights"  # replayed batch columns
 
@@ -58,6 +59,17 @@ class SACLearner(OffPolicyLearner):
         self.target_entropy = resolve_target_entropy(
             self.config["target_entropy"], self.module.action_space
         )
+
+    def _discrete_target(self, batch: TensorDict) -> torch.Tensor | float:
+        """The entropy target per state. With an action mask and target_entropy "auto", 98% of
+        the uniform policy's entropy over the *legal* actions, log(#legal), which varies by
+        state: the all-actions target would be out of reach where few are legal, and alpha
+        would grow without end."""
+        key = self.module.mask_key
+        if key is None or self.config["target_entropy"] != "auto":
+            return self.target_entropy
+        n_legal = legal_actions(batch[C.OBS][key]).sum(-1).float()
+        return 0.98 * n_legal.log()
 
     @property
     def autotune_alpha(self) -> bool:
@@ -150,7 +162,7 @@ class SACLearner(OffPolicyLearner):
         # Temperature: J(alpha) = E_s[ pi(s)^T (-alpha (log pi(s) + H_target)) ],
         # i.e. with the policy's expected log-prob, E_pi[log pi] = -entropy.
         expected_logp = (probs * logp).sum(-1).detach()
-        alpha_loss = -(m.log_alpha * (expected_logp + self.target_entropy)).mean()
+        alpha_loss = -(m.log_alpha * (expected_logp + self._discrete_target(batch))).mean()
 
         return self._losses_and_metrics(
             critic_loss, actor_loss, alpha_loss, td_error, q, entropy=-expected_logp.mean()
