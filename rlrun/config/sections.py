@@ -19,5 +19,16 @@ def defaults(cls: type) -> dict[str, Any]:
 
 
 def complete(cls: type, section: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`section` over the defaults of its schema dataclass `cls`."""
-    return {**defaults(cls), **(section or {})}
+    """`section` over the defaults of its schema dataclass `cls`, nested sections (algo.model)
+    merged key by key: a config saved before a key existed still gets its default."""
+    return _merge(defaults(cls), dict(section or {}))
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict) and base[key]:
+            out[key] = _merge(base[key], dict(value))
+        else:
+            out[key] = value
+    return out

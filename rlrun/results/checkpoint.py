@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from rlrun.core.rl_module import RLModule, RLModuleSpec
 
 FORMAT = "rlrun-checkpoint"
-FORMAT_VERSION = 1
+# 2: the model catalog's module layout (encoder / heads), Dict/Tuple spaces in the spec.
+FORMAT_VERSION = 2
 MARKER = "rlrun_checkpoint.json"
 
 
@@ -106,6 +107,13 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path}: checkpoint format version {meta['format_version']} is newer than this rlrun "
             f"reads ({FORMAT_VERSION}); upgrade rlrun to load it."
+        )
+    if int(meta.get("format_version", 0)) < 2:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {meta.get('format_version')} was written by an "
+            "rlrun from before the model catalog, whose networks are laid out differently "
+            f"(this rlrun reads version {FORMAT_VERSION}); its weights cannot be loaded. Train "
+            "anew, or evaluate it with the rlrun version that wrote it."
         )
     return meta
 

@@ -294,3 +294,11 @@ def test_newer_format_version(ckpt_copy):
 def test_checkpoint_errors_are_user_errors():
     assert issubclass(CheckpointError, rlrun.errors.RLRunError)
     assert CheckpointError.exit_code == 2
+
+
+def test_a_checkpoint_from_before_the_model_catalog_is_refused_with_a_reason(ckpt_copy):
+    marker = ckpt_copy / "rlrun_checkpoint.json"
+    meta = json.loads(marker.read_text())
+    meta["format_version"] = 1
+    marker.write_text(json.dumps(meta))
+    _expect_error(ckpt_copy, "before the model catalog", "version 1")
