@@ -29,6 +29,8 @@ EXAMPLES = """\
   rlrun train experiment=cartpole_ppo                # a tuned example
   rlrun train experiment=cartpole_dqn                # DQN (Rainbow options), docs/off_policy.md
   rlrun train algo=sac env=Pendulum-v1               # SAC
+  rlrun train experiment=stateless_cartpole_ppo_lstm # an LSTM policy (docs/models.md)
+  rlrun train env=ALE/Pong-v5                        # Atari: Gymnasium's DeepMind wrappers, a CNN
   rlrun train env=MountainCar-v0 algo.lr=1e-3 stop.timesteps=200000
   rlrun train env=my_pkg.envs:MyEnv env.env_config.size=8
   rlrun train env_runner=ray                         # sample in 2 Ray actors (docs/ray.md)
@@ -36,6 +38,7 @@ EXAMPLES = """\
   rlrun train --cfg algo.gamma=0.95                  # print the composed config, train nothing
   rlrun evaluate checkpoint=~/ray_results/<experiment>/<trial>/checkpoint_000010 episodes=20
   rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010
+  rlrun train resume=~/ray_results/<experiment>/<trial>   # its newest complete checkpoint
   rlrun train -m algo.lr=1e-3,3e-4 seed=0,1,2        # a sweep: 6 trials in turn, then a table
   rlrun train -m hydra/launcher=ray seed=range(0,4)  # ... in parallel on Ray (docs/sweeps.md)
   rlrun compare ~/ray_results/PPO_CartPole-v1        # learning curves + table, docs/compare.md
