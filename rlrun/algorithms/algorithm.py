@@ -23,7 +23,7 @@ from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.learner import Learner
 from rlrun.core.learner_group import LearnerGroup
 from rlrun.core.rl_module import RLModuleSpec
-from rlrun.env.env_runner import EnvRunner
+from rlrun.env.env_runner import EnvRunner, act, initial_state
 from rlrun.env.env_runner_group import make_env_runner_group
 from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
@@ -52,6 +52,9 @@ class Algorithm:
         if cfg.get("callbacks"):
             runner_cfg["_callbacks"] = list(cfg["callbacks"])
         self.runner_config = runner_cfg
+        # compute_single_action's connectors and the last action it returned (built on first use).
+        self._single_connectors: Any = None
+        self._single_action_prev: np.ndarray | None = None
         if needs_ray(cfg):
             init_ray(cfg["ray"])
             check_resources(cfg)
@@ -130,7 +133,7 @@ class Algorithm:
         check_spaces(obs_space, act_space)
         self._env_obs_space = obs_space
         pipeline = build_env_to_module(
-            self.config["env_runner"], self.connectors_config(), obs_space, act_space
+            self.config["env_runner"], self.runner_config["_connectors"], obs_space, act_space
         )
         obs_space = pipeline.observation_space(obs_space)
         model = self.module_model_config()
@@ -314,50 +317,46 @@ class Algorithm:
         per-episode history (stacked frames, previous actions) from the last call;
         `prev_reward` is the reward the last action earned, for `prev_actions_prev_rewards`.
         """
-        runner = self._single_action_runner()
-        batch = tree.batch_of_one(runner.observation_space, obs)
-        starts = np.array([episode_start or (runner.stateful and state is None)])
+        runner = self.env_runner_group.local_runner
+        connectors = self._single_action_connectors(runner)
+        start = episode_start or (runner.stateful and state is None)
+        state_in = None
         if runner.stateful:
-            runner._state = (
-                None
+            state_in = (
+                initial_state(runner._initial_state, 1)
                 if state is None
                 else tree.map_structure(lambda x: torch.as_tensor(x)[None], state)
             )
-            if runner._state is None:
-                runner._reset_state(np.ones(1, bool))
-        prev = self._single_action_prev
-        x = runner.env_to_module(
-            batch, update=False, starts=starts, actions=None if starts[0] else prev[0],
-            rewards=None if starts[0] else np.array([prev_reward], np.float32),
-        )  # fmt: skip
+        prev_action = self._single_action_prev
+        x = connectors(
+            tree.batch_of_one(runner.observation_space, obs),
+            update=False,
+            starts=np.array([start]),
+            actions=None if start else prev_action,
+            rewards=None if start else np.array([prev_reward], np.float32),
+        )
         with torch.no_grad():
-            action, _ = runner.act(tree.as_batch(runner.module_observation_space, x), explore)
-        self._single_action_prev = (action, None)
+            module_obs = tree.as_batch(runner.module_observation_space, x)
+            action, _, state_out = act(runner.module, module_obs, state_in, explore)
+        self._single_action_prev = action
         a = runner.module_to_env(action)[0]
         a = int(a) if np.ndim(a) == 0 else a
         if runner.stateful:
-            return a, tree.map_structure(lambda x: x[0].clone(), runner._state)
+            return a, tree.map_structure(lambda x: x[0].clone(), state_out)
         return a
 
-    def _single_action_runner(self) -> Any:
-        """The driver's runner's module, with a one-env copy of its connectors (synced filter
-        state, its own per-episode history)."""
-        runner = self.env_runner_group.local_runner
-        single = getattr(self, "_single", None)
-        if single is None:
-            import copy
-
-            single = copy.copy(runner)
-            single.env_to_module = build_env_to_module(
-                self.config["env_runner"], self.connectors_config(), runner.observation_space,
+    def _single_action_connectors(self, runner: EnvRunner) -> Any:
+        """A one-env copy of the driver's env-to-module pipeline: its own per-episode history
+        (stacked frames, previous actions), the runner's filter statistics."""
+        if self._single_connectors is None:
+            self._single_connectors = build_env_to_module(
+                self.config["env_runner"],
+                self.runner_config["_connectors"],
+                runner.observation_space,
                 runner.action_space,
-            )  # fmt: skip
-            single.num_envs = 1
-            self._single = single
-            self._single_action_prev = (None, None)
-        single.module = runner.module
-        single.env_to_module.set_state(runner.env_to_module.get_state())
-        return single
+            )
+        self._single_connectors.set_state(runner.env_to_module.get_state())
+        return self._single_connectors
 
     # --- state and checkpoints ------------------------------------------------------------
 

@@ -23,11 +23,42 @@ from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
 from rlrun.core import tree
-from rlrun.core.rl_module import RLModuleSpec
+from rlrun.core.rl_module import RLModule, RLModuleSpec
 from rlrun.env.episode_book import EpisodeBook
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
 from rlrun.env.rollout import Rollout
+
+
+def act(
+    module: RLModule, obs: Any, state: Any, explore: bool
+) -> tuple[np.ndarray, torch.Tensor, Any]:
+    """One forward pass for a batch of module inputs: (actions, action_dist_inputs, state out).
+
+    The one place observations become actions: sampling, evaluation and
+    `Algorithm.compute_single_action` all come through here. Exploration samples from
+    `forward_exploration`'s distribution, otherwise `forward_inference`'s deterministic action
+    is taken. `state` is a recurrent module's state ([B, ...] tree), None for a feed-forward one.
+    """
+    # A plain array skips the tree walk: this runs once per env step.
+    x = torch.from_numpy(obs) if isinstance(obs, np.ndarray) else tree.to_torch(obs)
+    batch: dict[str, Any] = {C.OBS: x}
+    if state is not None:  # recurrent modules always see a time axis (T=1 when acting)
+        batch[C.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), x)
+        batch[C.STATE_IN] = state
+    out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
+    dist_inputs = out[C.ACTION_DIST_INPUTS]
+    if state is not None:
+        dist_inputs = dist_inputs.squeeze(1)
+        state = out[C.STATE_OUT]
+    dist = module.action_dist_cls(dist_inputs)
+    actions = dist.sample() if explore else dist.to_deterministic().sample()
+    return actions.numpy(), dist_inputs, state
+
+
+def initial_state(initial: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+    """A recurrent module's `get_initial_state()` for `n` sub-envs ([n, ...], writable)."""
+    return {k: v.expand(n, *v.shape).clone() for k, v in initial.items()}
 
 
 class EnvRunner:
@@ -108,38 +139,15 @@ class EnvRunner:
     # --- the act step ------------------------------------------------------------------------
 
     def act(self, obs: Any, explore: bool) -> tuple[np.ndarray, torch.Tensor]:
-        """One forward pass for a batch of module inputs: (actions, action_dist_inputs).
-
-        The one place observations become actions: sampling, evaluation and
-        `compute_single_action` all come through here. Exploration samples from
-        `forward_exploration`'s distribution, otherwise `forward_inference`'s deterministic
-        action is taken. A recurrent module's state advances in `self._state`.
-        """
-        module = self.module
-        assert module is not None, "acting needs a module"
-        # A plain array skips the tree walk: this runs once per env step.
-        x = torch.from_numpy(obs) if isinstance(obs, np.ndarray) else tree.to_torch(obs)
-        batch: dict[str, Any] = {C.OBS: x}
-        if self.stateful:
-            batch[C.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), batch[C.OBS])
-            batch[C.STATE_IN] = self._state
-        out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
-        dist_inputs = out[C.ACTION_DIST_INPUTS]
-        if self.stateful:
-            dist_inputs = dist_inputs.squeeze(1)
-            self._state = out[C.STATE_OUT]
-        dist = module.action_dist_cls(dist_inputs)
-        actions = dist.sample() if explore else dist.to_deterministic().sample()
-        return actions.numpy(), dist_inputs
+        """`act` (below) with this runner's module and per-sub-env state, which it advances."""
+        assert self.module is not None, "acting needs a module"
+        actions, dist_inputs, self._state = act(self.module, obs, self._state, explore)
+        return actions, dist_inputs
 
     def _reset_state(self, starts: np.ndarray) -> None:
         """Recurrent modules: sub-envs in `starts` begin episodes from the initial state."""
-        if not self.stateful:
-            return
         if self._state is None or starts.all():
-            self._state = {
-                k: v.expand(self.num_envs, *v.shape).clone() for k, v in self._initial_state.items()
-            }
+            self._state = initial_state(self._initial_state, self.num_envs)
         elif starts.any():
             rows = torch.from_numpy(starts)
             for k, v in self._state.items():
