@@ -4,6 +4,7 @@ saves and restores. An algorithm subclass provides its learner class, its defaul
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -22,11 +23,14 @@ from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.learner import Learner
 from rlrun.core.learner_group import LearnerGroup
+from rlrun.core.multi_agent_learner import MultiAgentLearner
+from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner, act, initial_state
 from rlrun.env.env_runner_group import make_env_runner_group
 from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
+from rlrun.env.runners import make_env_runner
 from rlrun.results.episode_writer import EpisodeWriter, episode_writer_for
 
 
@@ -49,6 +53,8 @@ class Algorithm:
         self.callbacks = DriverCallbacks(cfg)
         # Each env runner imports the callback classes itself, for its episode hooks.
         runner_cfg = {**cfg["env_runner"], "_connectors": self.connectors_config()}
+        if cfg["multi_agent"]["policy_mapping_fn"]:
+            runner_cfg["_policy_mapping_fn"] = cfg["multi_agent"]["policy_mapping_fn"]
         if cfg.get("callbacks"):
             runner_cfg["_callbacks"] = list(cfg["callbacks"])
         self.runner_config = runner_cfg
@@ -72,9 +78,13 @@ class Algorithm:
             **cfg["learner"],
             "_connectors_learner": runner_cfg["_connectors"].get("learner") or [],
         }
+        learner_cls: Any = self.learner_class
+        if self.is_multi_agent:
+            learner_cls = functools.partial(MultiAgentLearner, self.learner_class)
         self.learner_group = LearnerGroup(
-            self.learner_class, self.algo_config, learner_cfg, self.module_spec, self.seed
+            learner_cls, self.algo_config, learner_cfg, self.module_spec, self.seed
         )
+        self._load_module_checkpoints()
         self.evaluator: Evaluator | None = None
         eval_cfg = cfg["evaluation"]
         if int(eval_cfg["interval"]) > 0:
@@ -122,9 +132,11 @@ class Algorithm:
             connectors["env_to_module"] = [*(connectors.get("env_to_module") or []), piece]
         return connectors
 
-    def _module_spec(self) -> RLModuleSpec:
-        from rlrun.models.catalog import action_mask_key, check_encodable
+    def _module_spec(self) -> RLModuleSpec | MultiRLModuleSpec:
+        from rlrun.env.multi_agent.env import env_is_multi_agent
 
+        if env_is_multi_agent(self.config["env"]):
+            return self._multi_agent_spec()
         probe = make_single_env(self.config["env"])
         try:
             obs_space, act_space = probe.observation_space, probe.action_space
@@ -136,7 +148,16 @@ class Algorithm:
             self.config["env_runner"], self.runner_config["_connectors"], obs_space, act_space
         )
         obs_space = pipeline.observation_space(obs_space)
-        model = self.module_model_config()
+        return self._single_module_spec(obs_space, act_space, self.module_model_config())
+
+    def _single_module_spec(
+        self, obs_space: Any, act_space: Any, model: dict[str, Any]
+    ) -> RLModuleSpec:
+        """One module's spec from the spaces it sees and its `model` settings."""
+        from rlrun.models.catalog import action_mask_key, check_encodable
+
+        check_spaces(obs_space, act_space)
+        model = dict(model)
         model["action_mask_key"] = action_mask_key(
             obs_space, self.config["env"]["action_mask_key"], act_space
         )
@@ -146,10 +167,108 @@ class Algorithm:
             check_encodable(obs_space, model, self.config["env"]["id"])
         return RLModuleSpec(module_class, obs_space, act_space, model)
 
-    def module_model_config(self) -> dict[str, Any]:
-        """What the module is built from: `algo.model`, plus what an algorithm's module also
-        needs from its own settings (e.g. DQN's dueling heads)."""
-        return dict(self.algo_config["model"])
+    def _multi_agent_spec(self) -> MultiRLModuleSpec:
+        """A multi-agent env: one spec per module in `multi_agent.policies` (docs/multi_agent.md)."""
+        from rlrun.algorithms.multi_agent import build_spec
+        from rlrun.env.multi_agent.env import agent_spaces, make_multi_agent_env
+        from rlrun.errors import ConfigError
+
+        connectors = self.runner_config["_connectors"]
+        if connectors.get("env_to_module") or (
+            self.config["env_runner"]["observation_filter"] != "NoFilter"
+        ):
+            raise ConfigError(
+                "connectors.env_to_module",
+                connectors.get("env_to_module") or self.config["env_runner"]["observation_filter"],
+                "env-to-module connectors (and observation filters) are single-agent only for "
+                "now; a multi-agent env's observations go to the modules as they are",
+            )
+        probe = make_multi_agent_env(self.config["env"])
+        try:
+            obs_spaces, act_spaces = agent_spaces(probe)
+            self._possible_agents = list(probe.possible_agents)
+        finally:
+            probe.close()
+        self._env_obs_space = None
+        return build_spec(
+            self.config,
+            obs_spaces,
+            act_spaces,
+            lambda o, a, algo_cfg: self._single_module_spec(
+                o, a, self.module_model_config(algo_cfg)
+            ),
+        )
+
+    def module_model_config(self, algo_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the module is built from: `algo.model` (of `algo_cfg`, one module's settings
+        in a multi-agent run), plus what an algorithm's module also needs from its own
+        settings (e.g. DQN's dueling heads)."""
+        return dict((self.algo_config if algo_cfg is None else algo_cfg)["model"])
+
+    # --- modules by id (a single-agent run is the one-module case) ----------------------------
+
+    @property
+    def is_multi_agent(self) -> bool:
+        return isinstance(self.module_spec, MultiRLModuleSpec)
+
+    @property
+    def module_specs(self) -> dict[str, RLModuleSpec]:
+        if isinstance(self.module_spec, MultiRLModuleSpec):
+            return self.module_spec.module_specs
+        return {DEFAULT_MODULE_ID: self.module_spec}
+
+    @property
+    def algo_configs(self) -> dict[str, dict[str, Any]]:
+        """Each module's algorithm settings (per-module overrides applied)."""
+        if isinstance(self.module_spec, MultiRLModuleSpec):
+            return self.module_spec.algo_configs
+        return {DEFAULT_MODULE_ID: self.algo_config}
+
+    @property
+    def trainable_module_ids(self) -> list[str]:
+        if isinstance(self.module_spec, MultiRLModuleSpec):
+            return list(self.module_spec.trainable)
+        return [DEFAULT_MODULE_ID]
+
+    @property
+    def streams_per_env(self) -> int:
+        """Experience streams per sub-env: one, or one per possible agent."""
+        return len(self._possible_agents) if self.is_multi_agent else 1
+
+    def count_steps(self, rollouts: list[Rollout]) -> int:
+        """What `train_batch_size` and stop.timesteps count: env steps, or with
+        multi_agent.count_steps_by=agent_steps, the steps of all agents."""
+        if self.is_multi_agent and self.config["multi_agent"]["count_steps_by"] == "agent_steps":
+            return sum(sum(ro.agent_steps.values()) for ro in rollouts)
+        return sum(ro.env_steps for ro in rollouts)
+
+    def get_module(self, module_id: str = DEFAULT_MODULE_ID) -> Any:
+        """A module with the current weights (RLlib's Algorithm.get_module), for inference."""
+        from rlrun.core.multi_rl_module import split_weights
+
+        spec = self.module_specs[module_id]
+        module = spec.build()
+        weights = self._weights
+        if self.is_multi_agent:
+            weights = split_weights(weights, list(self.module_specs))[module_id]
+        module.load_state_dict(weights)
+        module.eval()
+        return module
+
+    def _load_module_checkpoints(self) -> None:
+        """multi_agent.policies.<id>.checkpoint: start that module from another run's weights
+        (a pre-trained opponent or partner; frozen unless it is in policies_to_train)."""
+        if not self.is_multi_agent:
+            return
+        from rlrun.algorithms.multi_agent import policies_of
+        from rlrun.results.checkpoint import load_module_weights
+
+        for mid, settings in policies_of(self.config["multi_agent"]).items():
+            if settings.get("checkpoint"):
+                weights = load_module_weights(
+                    settings["checkpoint"], self.module_specs[mid], f"multi_agent.policies.{mid}"
+                )
+                self.learner_group.set_module_weights(mid, weights)
 
     @property
     def reward_threshold(self) -> float | None:
@@ -179,8 +298,11 @@ class Algorithm:
         while rows < target:
             new = self.sample_fragments(frag)
             rollouts += new
-            rows += sum(r.num_steps * r.num_envs for r in new)
-        env_steps = sum(r.env_steps for r in rollouts)
+            if self.is_multi_agent:
+                rows += self.count_steps(new)
+            else:  # autoreset rows count: a fragment of T steps is what the batch size means
+                rows += sum(r.num_steps * r.num_envs for r in new)
+        env_steps = self.count_steps(rollouts)
         self.num_env_steps_sampled_lifetime += env_steps
         return rollouts, env_steps
 
@@ -277,7 +399,7 @@ class Algorithm:
             env_cfg["_video_dir"] = str(video_dir)
             render_mode = "rgb_array"
         one_env = render_mode is not None
-        runner = EnvRunner(
+        runner = make_env_runner(
             env_cfg,
             {**self.runner_config, "explore": explore, "vectorize_mode": "sync"},
             self.module_spec,
@@ -455,6 +577,7 @@ def _complete_sections(cfg: dict[str, Any]) -> dict[str, Any]:
         "ray": schema.RayConfig,
         "stop": schema.StopConfig,
         "checkpoint": schema.CheckpointConfig,
+        "multi_agent": schema.MultiAgentConfig,
     }
     out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in sections.items()}}
     out["algo"] = complete(config_class(cfg["algo"]["name"]), cfg["algo"])

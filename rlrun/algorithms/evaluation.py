@@ -22,6 +22,7 @@ from rlrun.config.schema import EnvRunnerConfig, EvaluationConfig
 from rlrun.config.sections import complete
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
+from rlrun.env.runners import make_env_runner
 
 
 class Evaluator:
@@ -63,7 +64,7 @@ class Evaluator:
         self.custom = MetricsLogger() if runner_cfg.get("_callbacks") else None
         # Far from the training seeds, so evaluation never replays training's episodes.
         eval_seed = None if seed is None else seed + 1_000_003
-        self.local: EnvRunner | None = None
+        self.local: Any = None  # an EnvRunner or a MultiAgentEnvRunner
         self.remote: Any = None
         if n_remote:
             from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
@@ -80,7 +81,7 @@ class Evaluator:
                 num_cpus_per_runner=eval_cfg.get("num_cpus_per_env_runner"),
             )
         else:
-            self.local = EnvRunner(
+            self.local = make_env_runner(
                 env,
                 rcfg,
                 module_spec,

@@ -169,6 +169,19 @@ class CheckpointConfig:
 
 
 @dataclass
+class MultiAgentConfig:
+    """Several agents and modules in one run (docs/multi_agent.md; RLlib's `multi_agent` names).
+    Read only when the env is a multi-agent one (PettingZoo, or RLlib's MultiAgentEnv protocol)."""
+
+    # As a mapping: {id: {model: {...}, module_class: ..., config: {lr: ...}, checkpoint: PATH}}.
+    policies: Any = None  # module ids (a list or a mapping); null: one shared default_policy
+    policy_mapping_fn: str | None = None  # "pkg.module:fn", fn(agent_id, episode, **kw) -> id
+    policies_to_train: list[str] | None = None  # the modules that learn; null: all of them
+    count_steps_by: str = "env_steps"  # env_steps | agent_steps: what train_batch_size counts
+    algorithm_config_overrides_per_module: Any = None  # {id: {algo key: value}}; null: none
+
+
+@dataclass
 class RootConfig:
     """The whole tree. `rlrun train` composes conf/config.yaml over this."""
 
@@ -182,6 +195,7 @@ class RootConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     fault_tolerance: FaultToleranceConfig = field(default_factory=FaultToleranceConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    multi_agent: MultiAgentConfig = field(default_factory=MultiAgentConfig)
     seed: int | None = 0  # seeds torch, numpy and the envs; null: a fresh random seed
     name: str | None = None  # experiment folder name; None: "<algo>_<env id>"
     results_dir: str = "~/ray_results"  # root of all experiment folders

@@ -29,6 +29,7 @@ CONSOLES = ("auto", "rich", "plain", "off")
 DURATION_UNITS = ("episodes", "timesteps")
 TD_LOSSES = ("huber", "mse")
 SCORE_ORDERS = ("max", "min")
+COUNT_STEPS_BY = ("env_steps", "agent_steps")
 
 _ABSENT = object()
 
@@ -233,6 +234,21 @@ RULES: tuple[Rule, ...] = (
     # Ray refuses object stores under 75 MiB.
     at_least("ray.object_store_memory", 75 * 1024 * 1024, integer=True, nullable=True),
     Rule("ray.dashboard_host", lambda v: isinstance(v, str) and v != "", "a host or IP address"),
+    # multi-agent
+    Rule(
+        "multi_agent.policy_mapping_fn",
+        _is_attr_path,
+        "a function path pkg.module:fn, fn(agent_id, episode, **kwargs) -> module id, or null "
+        "(every agent uses default_policy)",
+        nullable=True,
+    ),
+    Rule(
+        "multi_agent.policies_to_train",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "a list of module ids, or null (all modules learn)",
+        nullable=True,
+    ),
+    one_of("multi_agent.count_steps_by", COUNT_STEPS_BY),
     # top level
     Rule(
         "seed",
@@ -508,12 +524,14 @@ def _check_class_path(env_id: str) -> None:
         raise ConfigError(
             "env.id", env_id, f"module '{module_name}' has no class '{attr}'{hint or '.'}{listing}"
         )
-    if not isinstance(obj, type):
+    # A class, or a factory function such as PettingZoo's `tictactoe_v3:env`.
+    if not callable(obj):
         raise ConfigError(
             "env.id",
             env_id,
-            f"'{attr}' is a {type(obj).__name__}, not a class.",
-            allowed="pkg.module:Class naming a gymnasium.Env subclass",
+            f"'{attr}' is a {type(obj).__name__}, not a class or factory function.",
+            allowed="pkg.module:Class naming a gymnasium.Env subclass, a multi-agent env "
+            "class, or a function that returns an env (e.g. mpe2.simple_spread_v3:parallel_env)",
         )
 
 

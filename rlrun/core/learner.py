@@ -114,6 +114,17 @@ class Learner:
             minibatch_size=self.config["minibatch_size"],
         )
 
+    def update_modules(
+        self, rollouts: list[Rollout], env_steps_lifetime: int
+    ) -> dict[str, dict[str, float]]:
+        """`update`, with its metrics under the module's id: the call the LearnerGroup makes,
+        which a multi-agent learner (rlrun.core.multi_agent_learner) answers for every module."""
+        return {self.module_id: self.update(rollouts, env_steps_lifetime)}
+
+    def set_module_weights(self, module_id: str, weights: dict[str, torch.Tensor]) -> None:
+        assert module_id == self.module_id, f"no module {module_id!r} here"
+        self.set_weights(weights)
+
     def update_from_batch(
         self, batch: TensorDict, num_epochs: int = 1, minibatch_size: int | None = None
     ) -> dict[str, float]:

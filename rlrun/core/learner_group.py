@@ -8,6 +8,7 @@ on the whole batch. Algorithms call the same four methods either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,6 @@ import torch
 from rlrun.config.schema import LearnerConfig
 from rlrun.config.sections import complete
 from rlrun.core import tree
-from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout, shard_rollouts
 
@@ -24,7 +24,7 @@ from rlrun.env.rollout import Rollout, shard_rollouts
 class LearnerGroup:
     def __init__(
         self,
-        learner_cls: type[Learner],
+        learner_cls: Callable[..., Any],
         algo_cfg: dict[str, Any],
         learner_cfg: dict[str, Any],
         module_spec: RLModuleSpec,
@@ -32,7 +32,7 @@ class LearnerGroup:
     ) -> None:
         learner_cfg = complete(LearnerConfig, learner_cfg)
         self.num_learners = int(learner_cfg["num_learners"])
-        self.local_learner: Learner | None = None
+        self.local_learner: Any = None  # a Learner, or a MultiAgentLearner
         self.actors: list[Any] = []
         if self.num_learners == 0:
             self.local_learner = learner_cls(algo_cfg, learner_cfg, module_spec)
@@ -43,13 +43,17 @@ class LearnerGroup:
                 learner_cls, algo_cfg, learner_cfg, module_spec, seed, self.num_learners
             )
 
-    def update(self, rollouts: list[Rollout], env_steps_lifetime: int) -> dict[str, float]:
+    def update(
+        self, rollouts: list[Rollout], env_steps_lifetime: int
+    ) -> dict[str, dict[str, float]]:
+        """One update from freshly sampled rollouts; metrics by module id."""
         if self.local_learner is not None:
-            return self.local_learner.update(rollouts, env_steps_lifetime)
-        shards = shard_rollouts(rollouts, len(self.actors))
+            return self.local_learner.update_modules(rollouts, env_steps_lifetime)
+        parts = [part for ro in rollouts for part in ro.module_parts()]
+        shards = shard_rollouts(parts, len(self.actors))
         results = self._get(
             [
-                a.update.remote(s, env_steps_lifetime)
+                a.update_modules.remote(s, env_steps_lifetime)
                 for a, s in zip(self.actors, shards, strict=True)
             ]
         )
@@ -57,29 +61,42 @@ class LearnerGroup:
         return results[0]
 
     def update_from_replay(
-        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
-    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
-        """One gradient step per replayed batch; per batch, the |TD errors| for its priorities.
-        Data-parallel learners each take an equal slice of every batch."""
+        self, batches: dict[str, list[dict[str, np.ndarray]]], env_steps_lifetime: int
+    ) -> tuple[dict[str, dict[str, float]], dict[str, list[np.ndarray | None]]]:
+        """One gradient step per replayed batch, batches by module id; returns metrics and, per
+        batch, the |TD errors| for its priorities, both by module id. Data-parallel learners
+        each take an equal slice of every batch."""
         if self.local_learner is not None:
-            return self.local_learner.update_from_replay(batches, env_steps_lifetime)
+            return self.local_learner.update_from_replay_modules(batches, env_steps_lifetime)
         n = len(self.actors)
-        slices = [
-            [{k: tree.index(v, idx) for k, v in b.items()} for b in batches]
-            for idx in np.array_split(np.arange(len(batches[0]["indices"])), n)
-        ]
+        slices: list[dict[str, list[dict[str, np.ndarray]]]] = [{} for _ in range(n)]
+        for mid, mbatches in batches.items():
+            for k, idx in enumerate(np.array_split(np.arange(len(mbatches[0]["indices"])), n)):
+                slices[k][mid] = [
+                    {key: tree.index(v, idx) for key, v in b.items()} for b in mbatches
+                ]
         results = self._get(
             [
-                a.update_from_replay.remote(s, env_steps_lifetime)
+                a.update_from_replay_modules.remote(s, env_steps_lifetime)
                 for a, s in zip(self.actors, slices, strict=True)
             ]
         )
         metrics = results[0][0]
-        td_errors = [
-            None if parts[0] is None else np.concatenate(parts)
-            for parts in zip(*(tds for _, tds in results), strict=True)
-        ]
+        td_errors = {
+            mid: [
+                None if parts[0] is None else np.concatenate(parts)
+                for parts in zip(*(tds[mid] for _, tds in results), strict=True)
+            ]
+            for mid in results[0][1]
+        }
         return metrics, td_errors
+
+    def set_module_weights(self, module_id: str, weights: dict[str, torch.Tensor]) -> None:
+        """Load one module's weights (e.g. a pre-trained opponent, or self-play's copy)."""
+        if self.local_learner is not None:
+            self.local_learner.set_module_weights(module_id, weights)
+            return
+        self._get([a.set_module_weights.remote(module_id, weights) for a in self.actors])
 
     def get_weights(self, copy: bool = True) -> dict[str, torch.Tensor]:
         """The current weights; `copy=False` lets a local learner hand out its live tensors."""

@@ -11,6 +11,7 @@ import os
 import socket
 import tempfile
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,6 @@ import torch
 
 from rlrun.config.schema import LearnerConfig
 from rlrun.config.sections import complete
-from rlrun.core.learner import Learner
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout
 
@@ -28,7 +28,7 @@ class LearnerActor:
 
     def __init__(
         self,
-        learner_cls: type[Learner],
+        learner_cls: Callable[..., Any],
         algo_cfg: dict[str, Any],
         learner_cfg: dict[str, Any],
         module_spec: RLModuleSpec,
@@ -60,13 +60,18 @@ class LearnerActor:
         )
         self.learner.join_process_group(world_size)
 
-    def update(self, rollouts: list[Rollout], env_steps_lifetime: int) -> dict[str, float]:
-        return self.learner.update(rollouts, env_steps_lifetime)
+    def update_modules(
+        self, rollouts: list[Rollout], env_steps_lifetime: int
+    ) -> dict[str, dict[str, float]]:
+        return self.learner.update_modules(rollouts, env_steps_lifetime)
 
-    def update_from_replay(
-        self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
-    ) -> tuple[dict[str, float], list[np.ndarray | None]]:
-        return self.learner.update_from_replay(batches, env_steps_lifetime)
+    def update_from_replay_modules(
+        self, batches: dict[str, list[dict[str, np.ndarray]]], env_steps_lifetime: int
+    ) -> tuple[dict[str, dict[str, float]], dict[str, list[np.ndarray | None]]]:
+        return self.learner.update_from_replay_modules(batches, env_steps_lifetime)
+
+    def set_module_weights(self, module_id: str, weights: dict[str, torch.Tensor]) -> None:
+        self.learner.set_module_weights(module_id, weights)
 
     def get_weights(self) -> dict[str, torch.Tensor]:
         return self.learner.get_weights()
@@ -79,7 +84,7 @@ class LearnerActor:
 
 
 def start_learner_actors(
-    learner_cls: type[Learner],
+    learner_cls: Callable[..., Any],
     algo_cfg: dict[str, Any],
     learner_cfg: dict[str, Any],
     module_spec: RLModuleSpec,

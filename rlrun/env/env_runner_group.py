@@ -20,6 +20,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.rollout import Rollout
+from rlrun.env.runners import make_env_runner
 from rlrun.errors import TrainingFailed
 
 fault_log = logging.getLogger("rlrun.fault")
@@ -84,7 +85,7 @@ class EnvRunnerGroup:
     ) -> None:
         runner_cfg = complete(EnvRunnerConfig, runner_cfg)
         fault_cfg = complete(FaultToleranceConfig, fault_cfg)
-        self._runner = EnvRunner(
+        self._runner = make_env_runner(
             env_cfg,
             runner_cfg,
             module_spec,

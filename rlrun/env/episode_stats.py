@@ -26,6 +26,11 @@ class EpisodeStats:
         # What callbacks logged in the runners, reduced here (window state included), and
         # reported beside the built-in stats as env_runners/<key>.
         self.custom = MetricsLogger()
+        # Multi-agent runs: windows per agent id and per module id, agent steps per agent id.
+        self.window = window
+        self.agent_returns: dict[str, deque[float]] = {}
+        self.module_returns: dict[str, deque[float]] = {}
+        self.agent_steps_lifetime: dict[str, int] = {}
 
     def add(self, rollout: Rollout) -> None:
         self.returns.extend(rollout.episode_returns)
@@ -36,6 +41,14 @@ class EpisodeStats:
         self.num_env_steps_lifetime += rollout.env_steps
         if rollout.custom_metrics:
             self.custom.merge(rollout.custom_metrics)
+        for windows, new in (
+            (self.agent_returns, rollout.agent_episode_returns),
+            (self.module_returns, rollout.module_episode_returns),
+        ):
+            for key, values in new.items():
+                windows.setdefault(key, deque(maxlen=self.window)).extend(values)
+        for agent, n in rollout.agent_steps.items():
+            self.agent_steps_lifetime[agent] = self.agent_steps_lifetime.get(agent, 0) + n
 
     def metrics(self) -> dict[str, float]:
         """Stats over the window, and episodes finished since the last call."""
@@ -51,6 +64,16 @@ class EpisodeStats:
             "num_env_steps_sampled_lifetime": self.num_env_steps_lifetime,
         }
         self._episodes_since_report = 0
+        if self.agent_returns or self.agent_steps_lifetime:  # RLlib's multi-agent keys
+            out["agent_episode_returns_mean"] = {
+                k: float(np.mean(v)) for k, v in sorted(self.agent_returns.items())
+            }
+            out["module_episode_returns_mean"] = {
+                k: float(np.mean(v)) for k, v in sorted(self.module_returns.items())
+            }
+            out["num_agent_steps_sampled_lifetime"] = dict(
+                sorted(self.agent_steps_lifetime.items())
+            )
         if self.custom:
             # A built-in stat keeps its name; a logged key of the same name is not reported.
             return {**self.custom.reduce(), **out}
@@ -63,6 +86,9 @@ class EpisodeStats:
             "returns_window": list(self.returns),
             "lengths_window": list(self.lengths),
             "custom_metrics": self.custom.get_state(),
+            "agent_returns_window": {k: list(v) for k, v in self.agent_returns.items()},
+            "module_returns_window": {k: list(v) for k, v in self.module_returns.items()},
+            "agent_steps_lifetime": dict(self.agent_steps_lifetime),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -73,3 +99,13 @@ class EpisodeStats:
         self.lengths.clear()
         self.lengths.extend(state.get("lengths_window", []))
         self.custom.set_state(state.get("custom_metrics", {}))
+        for windows, key in (
+            (self.agent_returns, "agent_returns_window"),
+            (self.module_returns, "module_returns_window"),
+        ):
+            windows.clear()
+            for k, v in state.get(key, {}).items():
+                windows[k] = deque(v, maxlen=self.window)
+        self.agent_steps_lifetime = {
+            k: int(v) for k, v in state.get("agent_steps_lifetime", {}).items()
+        }

@@ -25,25 +25,40 @@ import torch
 from rlrun.callbacks.hooks import raise_if_callback_failed
 from rlrun.config.schema import EnvRunnerConfig, FaultToleranceConfig
 from rlrun.config.sections import complete
-from rlrun.connectors.connector import build_env_to_module
+from rlrun.connectors.connector import ConnectorPipeline, build_env_to_module
+from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.env_runner_group import fault_log, report_sub_env_failures
 from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.rollout import Rollout
+from rlrun.env.runners import make_env_runner
 from rlrun.errors import TrainingFailed
 
 
-class RemoteEnvRunner(EnvRunner):
-    """The EnvRunner inside a Ray actor: one torch thread (an 8-row forward gains nothing from
-    more, and runners share the machine), and weights plus filter state in one payload."""
+class _Remote:
+    """What an env runner inside a Ray actor adds: one torch thread (an 8-row forward gains
+    nothing from more, and runners share the machine), and weights plus filter state in one
+    payload."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         torch.set_num_threads(1)
         super().__init__(*args, **kwargs)
 
     def sync_payload(self, payload: dict[str, Any]) -> None:
-        self.sync(payload["weights"], payload["connector"])
+        self.sync(payload["weights"], payload["connector"])  # type: ignore[attr-defined]
+
+
+class RemoteEnvRunner(_Remote, EnvRunner):
+    pass
+
+
+def _remote_runner_class(module_spec: Any) -> type:
+    if isinstance(module_spec, MultiRLModuleSpec):
+        from rlrun.env.multi_agent.env_runner import MultiAgentEnvRunner
+
+        return type("RemoteMultiAgentEnvRunner", (_Remote, MultiAgentEnvRunner), {})
+    return RemoteEnvRunner
 
 
 class RemoteEnvRunnerGroup:
@@ -76,11 +91,15 @@ class RemoteEnvRunnerGroup:
         timeout = runner_cfg.get("sample_timeout_s")
         self.sample_timeout_s: float | None = None if timeout is None else float(timeout)
         # The driver's copy of the connectors: remote runners' filter deltas merge into it.
-        self.master = build_env_to_module(
-            runner_cfg,
-            runner_cfg.get("_connectors") or {},
-            observation_space,
-            module_spec.action_space,
+        self.master = (
+            ConnectorPipeline([])  # multi-agent runs have no env-to-module connectors
+            if isinstance(module_spec, MultiRLModuleSpec)
+            else build_env_to_module(
+                runner_cfg,
+                runner_cfg.get("_connectors") or {},
+                observation_space,
+                module_spec.action_space,
+            )
         )
         self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
         self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
@@ -90,7 +109,7 @@ class RemoteEnvRunnerGroup:
         self._sampled_since_start = dict.fromkeys(self.restarts, False)
         self._errors_seen: dict[str, int] = {}
         self.num_sub_env_restarts = 0
-        self._actor_cls = ray.remote(RemoteEnvRunner)
+        self._actor_cls = ray.remote(_remote_runner_class(module_spec))
         self._sync_ref: Any = None  # the last (weights, connector) payload, for restarted runners
         self._weights: dict[str, torch.Tensor] | None = None
         self._local: EnvRunner | None = None
@@ -307,7 +326,7 @@ class RemoteEnvRunnerGroup:
     def local_runner(self) -> EnvRunner:
         """A one-env runner in the driver, for compute_single_action; built on first use."""
         if self._local is None:
-            self._local = EnvRunner(
+            self._local = make_env_runner(
                 self.env_cfg, self.runner_cfg, self.module_spec, num_envs=1, update_filters=False
             )
         if self._local_stale and self._weights is not None:

@@ -37,6 +37,15 @@ class Rollout:
     fresh: bool = False  # its first row starts new episodes in every sub-env (a (re)started runner)
     # What callbacks logged in the runner while sampling it (rlrun.callbacks.metrics_logger).
     custom_metrics: dict[str, Any] = field(default_factory=dict)
+    # Multi-agent runners (rlrun.env.multi_agent.env_runner): one Rollout per module, whose
+    # columns are agents' streams (`columns`: each one's stable index, for replay buffers); the
+    # sample's own Rollout holds only them and the episode bookkeeping below.
+    modules: list[Rollout] | None = None
+    columns: np.ndarray | None = None
+    num_env_steps: int | None = None  # env steps, where they differ from the rows that count
+    agent_episode_returns: dict[str, list[float]] = field(default_factory=dict)
+    module_episode_returns: dict[str, list[float]] = field(default_factory=dict)
+    agent_steps: dict[str, int] = field(default_factory=dict)  # per agent id, this fragment
 
     @property
     def num_steps(self) -> int:
@@ -49,7 +58,13 @@ class Rollout:
     @property
     def env_steps(self) -> int:
         """Real env steps: autoreset steps don't count."""
+        if self.num_env_steps is not None:
+            return self.num_env_steps
         return int(self.data[C.VALID].sum())
+
+    def module_parts(self) -> list[Rollout]:
+        """The per-module Rollouts that learners take: itself for a single-agent fragment."""
+        return [self] if self.modules is None else list(self.modules)
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.data[key]
@@ -68,6 +83,7 @@ class Rollout:
                         bootstrap_obs=tree.index(self.bootstrap_obs, idx),
                         bootstrap_state=None if boot_state is None else tree.index(boot_state, idx),
                         module_id=self.module_id,
+                        columns=None if self.columns is None else self.columns[idx],
                     )
                 )
         return parts

@@ -93,8 +93,15 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return int(self._sizes.sum())
 
-    def add(self, rollout: Rollout, column_offset: int = 0, fresh: bool = False) -> int:
-        """Append the VALID rows of each sub-env n to column `column_offset + n`.
+    def add(
+        self,
+        rollout: Rollout,
+        column_offset: int = 0,
+        fresh: bool = False,
+        columns: np.ndarray | None = None,
+    ) -> int:
+        """Append the VALID rows of each sub-env n to column `column_offset + n`, or to
+        `column_offset + columns[n]` (multi-agent streams; no column twice in one call).
 
         A row's next observation is the next row's OBS (an autoreset row's OBS is the finished
         episode's final observation), or `bootstrap_obs` after the last row. `fresh=True`: the
@@ -104,10 +111,13 @@ class ReplayBuffer:
         """
         obs = rollout.data[C.OBS]
         n_envs = rollout.num_envs
-        if column_offset < 0 or column_offset + n_envs > self.num_columns:
+        rel = np.arange(n_envs) if columns is None else np.asarray(columns, np.int64)
+        if n_envs and (
+            column_offset + rel.min() < 0 or column_offset + rel.max() >= self.num_columns
+        ):
             raise ValueError(
-                f"columns {column_offset}..{column_offset + n_envs - 1} are outside the "
-                f"buffer's {self.num_columns} columns"
+                f"columns {column_offset + rel.min()}..{column_offset + rel.max()} are outside "
+                f"the buffer's {self.num_columns} columns"
             )
         shapes = {k: v.shape[2:] for k, v in tree.flatten_with_paths(obs, "obs")}
         if shapes != self.obs_shape:
@@ -125,7 +135,7 @@ class ReplayBuffer:
             "truncateds": rollout.data[C.TRUNCATEDS],
         }
         slots_per_col = self.slots_per_column
-        cols = column_offset + np.arange(n_envs)
+        cols = column_offset + rel
         if fresh:
             started = cols[self._sizes[cols] > 0]
             self._data["truncateds"][started, (self._heads[started] - 1) % slots_per_col] = True
@@ -135,7 +145,7 @@ class ReplayBuffer:
         counts = valid.sum(axis=0)
         rank = np.cumsum(valid, axis=0) - 1
         t, n = np.nonzero(valid & (rank >= (counts - slots_per_col)[None, :]))
-        col = column_offset + n
+        col = column_offset + rel[n]
         slots = (self._heads[col] + rank[t, n]) % slots_per_col
         for key, arr in src.items():
             self._data[key][col, slots] = arr[t, n]

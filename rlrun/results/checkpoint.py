@@ -49,12 +49,13 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     state = algo.get_state()
-    module_id = algo.module_id
-
-    mdir = tmp / "module" / module_id
-    mdir.mkdir(parents=True)
-    save_file(_contiguous(state["learner"]["module"]), str(mdir / "model.safetensors"))
-    _write_json(mdir / "spec.json", spec_to_json(algo.module_spec))
+    specs = algo.module_specs
+    by_module = _by_module(state["learner"]["module"], list(specs), algo.is_multi_agent)
+    for module_id, weights in by_module.items():
+        mdir = tmp / "module" / module_id
+        mdir.mkdir(parents=True)
+        save_file(_contiguous(weights), str(mdir / "model.safetensors"))
+        _write_json(mdir / "spec.json", spec_to_json(specs[module_id]))
 
     ldir = tmp / "learner"
     ldir.mkdir()
@@ -87,7 +88,8 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
             "algorithm": algo.algo_config["name"],
             "iteration": algo.iteration,
             "num_env_steps_sampled_lifetime": algo.num_env_steps_sampled_lifetime,
-            "module_ids": [module_id],
+            "module_ids": list(specs),
+            "multi_agent": algo.is_multi_agent,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
     )
@@ -138,13 +140,12 @@ def load_state(path: Path, module_spec: RLModuleSpec | None = None) -> dict[str,
     """
     path = Path(path)
     meta = read_metadata(path)
-    module_id = meta["module_ids"][0]
     learner_extra = _read_json(path / "learner" / "state.json", path)
     runner_counters = _read_json(path / "env_runner" / "state.json", path)
     counters = _read_json(path / "algorithm" / "state.json", path)
     state = {
         "learner": {
-            "module": _load_tensors(path / "module" / module_id / "model.safetensors"),
+            "module": _load_modules(path, meta),
             "optimizer": _load_tensors(path / "learner" / "optimizer.safetensors"),
             "extra": learner_extra,
         },
@@ -176,7 +177,58 @@ def load_module(path: Path, module_id: str | None = None) -> RLModule:
     return module
 
 
+def load_module_weights(path: str | Path, spec: RLModuleSpec, key: str) -> dict[str, torch.Tensor]:
+    """One module's weights from another run, for `key` (multi_agent.policies.<id>): `path` is
+    a checkpoint (its module of the same id, or its only one) or a checkpoint's module/<id>/
+    folder. They must fit `spec`'s networks; a ConfigError says what differs."""
+    from rlrun.errors import ConfigError
+
+    folder = Path(path).expanduser()
+    module_id = key.rpartition(".")[2]
+    if not (folder / "model.safetensors").exists():
+        meta = read_metadata(folder)
+        ids = list(meta["module_ids"])
+        pick = module_id if module_id in ids else ids[0] if len(ids) == 1 else None
+        if pick is None:
+            raise ConfigError(
+                f"{key}.checkpoint", str(path), f"holds modules {', '.join(ids)} and none is "
+                f"named {module_id}: point at one, e.g. {folder}/module/{ids[0]}",
+            )  # fmt: skip
+        folder = folder / "module" / pick
+    weights = _load_tensors(folder / "model.safetensors")
+    expected = {k: tuple(v.shape) for k, v in spec.build().state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in weights.items()}
+    if got != expected:
+        diff = sorted(set(got) ^ set(expected)) or [k for k in got if got[k] != expected[k]]
+        raise ConfigError(
+            f"{key}.checkpoint", str(path), f"does not fit this module's networks (first "
+            f"difference: {diff[0]}); the module's model settings must match the saved one's",
+        )  # fmt: skip
+    return weights
+
+
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _by_module(
+    weights: dict[str, torch.Tensor], module_ids: list[str], multi_agent: bool
+) -> dict[str, dict[str, torch.Tensor]]:
+    """A learner's weights by module: a multi-agent learner's names are "<id>.<name>"."""
+    from rlrun.core.multi_rl_module import split_weights
+
+    return split_weights(weights, module_ids) if multi_agent else {module_ids[0]: weights}
+
+
+def _load_modules(path: Path, meta: dict[str, Any]) -> dict[str, torch.Tensor]:
+    from rlrun.core.multi_rl_module import prefixed
+
+    ids = list(meta["module_ids"])
+    if not meta.get("multi_agent"):
+        return _load_tensors(path / "module" / ids[0] / "model.safetensors")
+    out: dict[str, torch.Tensor] = {}
+    for mid in ids:
+        out.update(prefixed(mid, _load_tensors(path / "module" / mid / "model.safetensors")))
+    return out
 
 
 def spec_to_json(spec: RLModuleSpec) -> dict[str, Any]:

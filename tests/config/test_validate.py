@@ -187,7 +187,7 @@ def test_known_env_ids_pass(env_id: str) -> None:
         ("Pendulum-v0", ["deprecated", "Pendulum-v1"]),
         ("no_such_module_xyz:Env", ["cannot import module 'no_such_module_xyz'"]),
         ("gymnasium.envs.classic_control:CartPoleEnvv", ["Did you mean 'CartPoleEnv'?"]),
-        ("gymnasium:make", ["not a class"]),
+        ("gymnasium:__version__", ["not a class or factory function"]),
     ],
 )
 def test_bad_env_ids_explain(env_id: str, needles: list[str]) -> None:

@@ -72,8 +72,9 @@ def test_two_learners_on_halves_match_one_learner_on_the_whole():
     try:
         two.set_state(start)  # different seed: prove the state, not the seed, makes them equal
         ro = rollout()
+        # Metrics come back by module id: a single-agent run has only the default one.
         m_one = one.update([ro], env_steps_lifetime=T * N)
-        m_two = two.update([ro], env_steps_lifetime=T * N)  # split by sub-env columns, 2 + 2
+        (m_two,) = two.update([ro], env_steps_lifetime=T * N).values()  # split by columns: 2 + 2
         w_one, w_two = one.get_weights(), two.get_weights()
         changed = any(not torch.equal(w_one[k], start["module"][k]) for k in w_one)
         assert changed, "the update must have moved the weights"

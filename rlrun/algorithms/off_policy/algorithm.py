@@ -27,14 +27,26 @@ REPLAY_FILE = "replay/buffer.npz"
 class OffPolicyAlgorithm(Algorithm):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        rcfg = self.algo_config["replay"]
-        spec = self.module_spec
-        act_space = spec.action_space
         self.envs_per_runner = int(self.config["env_runner"]["num_envs_per_env_runner"])
+        # A stream per sub-env (single-agent) or per sub-env and agent (multi-agent).
+        self.columns_per_runner = self.envs_per_runner * self.streams_per_env
         num_runners = max(1, int(self.config["env_runner"]["num_env_runners"]))
-        self.replay = ReplayBuffer(
+        # One buffer per module that learns (RLlib's multi-agent buffer keyed by module).
+        self.replays: dict[str, ReplayBuffer] = {
+            mid: self._make_replay(mid, num_runners * self.columns_per_runner)
+            for mid in self.trainable_module_ids
+        }
+        self.beta = Schedule(self.algo_config["replay"]["beta"])
+        # Fractional batches owed by earlier rounds, per module.
+        self._update_debt = dict.fromkeys(self.replays, 0.0)
+
+    def _make_replay(self, module_id: str, num_columns: int) -> ReplayBuffer:
+        rcfg = self.algo_configs[module_id]["replay"]
+        spec = self.module_specs[module_id]
+        act_space = spec.action_space
+        return ReplayBuffer(
             capacity=int(rcfg["capacity"]),
-            num_columns=num_runners * self.envs_per_runner,
+            num_columns=num_columns,
             obs_space=spec.observation_space,
             action_shape=tuple(act_space.shape),
             action_dtype=np.int64 if not act_space.shape else np.float32,
@@ -43,8 +55,11 @@ class OffPolicyAlgorithm(Algorithm):
             eps=float(rcfg["eps"]),
             seed=self.seed,
         )
-        self.beta = Schedule(rcfg["beta"])
-        self._update_debt = 0.0  # fractional batches owed by earlier rounds
+
+    @property
+    def replay(self) -> ReplayBuffer:
+        """The default module's buffer (single-agent runs have only this one)."""
+        return self.replays.get(DEFAULT_MODULE_ID) or next(iter(self.replays.values()))
 
     def fragment_length(self) -> int:
         """ "auto": in the driver, enough steps per sub-env for about 4 gradient steps per round
@@ -62,81 +77,108 @@ class OffPolicyAlgorithm(Algorithm):
         steps_per_update = self._batch_size() / float(self.algo_config["training_intensity"])
         return max(1, round(4 * steps_per_update / envs))
 
-    def _batch_size(self) -> int:
+    def _batch_size(self, module_id: str | None = None) -> int:
         learners = max(1, int(self.config["learner"]["num_learners"]))
-        return int(self.algo_config["train_batch_size_per_learner"]) * learners
+        cfg = self.algo_configs[module_id] if module_id else self.algo_config
+        return int(cfg["train_batch_size_per_learner"]) * learners
 
     def training_step(self) -> dict[str, Any]:
-        cfg = self.algo_config
-        target = int(cfg["min_sample_timesteps_per_iteration"])
-        sampled, metrics = 0, [{}]
+        target = int(self.algo_config["min_sample_timesteps_per_iteration"])
+        sampled = 0
+        rounds: dict[str, list[dict[str, float]]] = {}
         while sampled < target:
             with self.timer("env_runner_sampling_timer"):
                 rollouts = self.sample_fragments(self.fragment_length())
-                steps = sum(r.env_steps for r in rollouts)
-                for ro in rollouts:
-                    offset = max(0, ro.runner_index - 1) * self.envs_per_runner
-                    self.replay.add(ro, column_offset=offset, fresh=ro.fresh)
+                steps = self.count_steps(rollouts)
+                added = self._store(rollouts)
             sampled += steps
             self.num_env_steps_sampled_lifetime += steps
-            if self.num_env_steps_sampled_lifetime >= int(cfg["learning_starts"]):
+            if self.num_env_steps_sampled_lifetime >= int(self.algo_config["learning_starts"]):
                 with self.timer("learner_update_timer"):
-                    m = self._replay_and_update(steps)
+                    m = self._replay_and_update(added)
                 if m:  # weights changed: the runners act with them from the next round
-                    metrics.append(m)
+                    for mid, metrics in m.items():
+                        rounds.setdefault(mid, []).append(metrics)
                     self.sync_weights()
-        # Losses and rates are averaged over the rounds; counts of trained samples add up.
-        learner = {
-            k: float(
-                (np.sum if k.startswith("num_") else np.mean)([m[k] for m in metrics if k in m])
-            )
-            for k in metrics[-1]
-        }
         return {
-            "learners": {DEFAULT_MODULE_ID: learner} if learner else {},
+            "learners": {mid: _average_rounds(ms) for mid, ms in rounds.items()},
             "num_env_steps_sampled": sampled,
-            "replay": {"size": len(self.replay), "capacity": self.replay.capacity},
+            "replay": {
+                "size": sum(len(b) for b in self.replays.values()),
+                "capacity": sum(b.capacity for b in self.replays.values()),
+            },
         }
 
-    def _replay_and_update(self, sampled: int) -> dict[str, float]:
-        cfg = self.algo_config
-        batch_size = self._batch_size()
-        self._update_debt += sampled * float(cfg["training_intensity"]) / batch_size
-        k = int(self._update_debt)
-        if k == 0:
-            return {}
-        self._update_debt -= k
+    def _store(self, rollouts: list[Any]) -> dict[str, int]:
+        """Add every learning module's fragments to its buffer; transitions added per module."""
+        added = dict.fromkeys(self.replays, 0)
+        for ro in rollouts:
+            offset = max(0, ro.runner_index - 1) * self.columns_per_runner
+            for part in ro.module_parts():
+                buf = self.replays.get(part.module_id)
+                if buf is not None:  # frozen modules keep no buffer
+                    added[part.module_id] += buf.add(
+                        part, column_offset=offset, fresh=ro.fresh, columns=part.columns
+                    )
+        return added
+
+    def _replay_and_update(self, added: dict[str, int]) -> dict[str, dict[str, float]]:
         beta = self.beta.value(self.num_env_steps_sampled_lifetime)
-        n_step, gamma = int(cfg["n_step"]), float(cfg["gamma"])
-        # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
-        drawn = self.replay.sample(k * batch_size, n_step, gamma, beta)
-        batches = [
-            {
-                key: tree.index(v, slice(i * batch_size, (i + 1) * batch_size))
-                for key, v in drawn.items()
-            }
-            for i in range(k)
-        ]
+        batches: dict[str, list[dict[str, Any]]] = {}
+        for mid, buf in self.replays.items():
+            cfg = self.algo_configs[mid]
+            batch_size = self._batch_size(mid)
+            self._update_debt[mid] += added[mid] * float(cfg["training_intensity"]) / batch_size
+            k = int(self._update_debt[mid])
+            if k == 0 or len(buf) == 0:
+                continue
+            self._update_debt[mid] -= k
+            # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
+            drawn = buf.sample(k * batch_size, int(cfg["n_step"]), float(cfg["gamma"]), beta)
+            batches[mid] = [
+                {
+                    key: tree.index(v, slice(i * batch_size, (i + 1) * batch_size))
+                    for key, v in drawn.items()
+                }
+                for i in range(k)
+            ]
+        if not batches:
+            return {}
         metrics, td_errors = self.learner_group.update_from_replay(
             batches, self.num_env_steps_sampled_lifetime
         )
-        for batch, td in zip(batches, td_errors, strict=True):
-            if td is not None:
-                self.replay.update_priorities(batch["indices"], td)
+        for mid, tds in td_errors.items():
+            for batch, td in zip(batches[mid], tds, strict=True):
+                if td is not None:
+                    self.replays[mid].update_priorities(batch["indices"], td)
         return metrics
 
     def save_extra(self, folder: Path) -> None:
         if self.config["checkpoint"].get("include_replay_buffer"):
-            file = folder / REPLAY_FILE
-            file.parent.mkdir(parents=True, exist_ok=True)
-            self.replay.save(file)
+            for mid, buf in self.replays.items():
+                file = folder / _replay_file(mid)
+                file.parent.mkdir(parents=True, exist_ok=True)
+                buf.save(file)
 
     def restore_extra(self, folder: Path) -> None:
-        file = folder / REPLAY_FILE
-        if file.exists():
-            from rlrun.errors import CheckpointError
+        from rlrun.errors import CheckpointError
 
-            try:
-                self.replay.load(file)
-            except (ValueError, OSError, KeyError) as e:
-                raise CheckpointError(f"{file}: unreadable replay buffer ({e})") from None
+        for mid, buf in self.replays.items():
+            file = folder / _replay_file(mid)
+            if file.exists():
+                try:
+                    buf.load(file)
+                except (ValueError, OSError, KeyError) as e:
+                    raise CheckpointError(f"{file}: unreadable replay buffer ({e})") from None
+
+
+def _replay_file(module_id: str) -> str:
+    return REPLAY_FILE if module_id == DEFAULT_MODULE_ID else f"replay/{module_id}.npz"
+
+
+def _average_rounds(metrics: list[dict[str, float]]) -> dict[str, float]:
+    """Losses and rates averaged over an iteration's rounds; counts of trained samples add up."""
+    return {
+        k: float((np.sum if k.startswith("num_") else np.mean)([m[k] for m in metrics if k in m]))
+        for k in metrics[-1]
+    }

@@ -52,6 +52,13 @@ class OffPolicyLearner(Learner):
         out.update(self.after_update(out))
         return out, td_errors
 
+    def update_from_replay_modules(
+        self, batches: dict[str, list[dict[str, np.ndarray]]], env_steps_lifetime: int
+    ) -> tuple[dict[str, dict[str, float]], dict[str, list[np.ndarray | None]]]:
+        """`update_from_replay` keyed by module id, as the multi-agent learner answers it."""
+        metrics, tds = self.update_from_replay(batches[self.module_id], env_steps_lifetime)
+        return {self.module_id: metrics}, {self.module_id: tds}
+
     def after_gradient_step(self) -> None:
         freq = int(self.config["target_network_update_freq"])
         if freq == 0 or self.env_steps_lifetime - self.last_target_update >= freq:

@@ -6,7 +6,6 @@ from typing import Any
 
 from rlrun.algorithms.algorithm import Algorithm
 from rlrun.algorithms.ppo.learner import PPOLearner
-from rlrun.core.columns import DEFAULT_MODULE_ID
 
 
 class PPO(Algorithm):
@@ -20,4 +19,4 @@ class PPO(Algorithm):
             metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
         with self.timer("synch_weights"):
             self.sync_weights()
-        return {"learners": {DEFAULT_MODULE_ID: metrics}, "num_env_steps_sampled": sampled}
+        return {"learners": metrics, "num_env_steps_sampled": sampled}

@@ -1,0 +1,391 @@
+"""MultiAgentEnvRunner: steps several multi-agent envs with a MultiRLModule, and returns each
+module's experience as time-major Rollouts (rlrun.env.multi_agent.lanes), the same batch format
+single-agent runners produce, so learners and their pipelines take them unchanged.
+
+Per step it asks every module once, for all (sub-env, agent) pairs mapped to it that must act,
+in one batched forward pass through the same `act` step single-agent sampling uses; then it
+steps each sub-env with its agents' actions. Agents map to modules once per episode, through
+`multi_agent.policy_mapping_fn(agent_id, episode, **kwargs)`, as in RLlib.
+
+Why a runner of its own rather than a Gymnasium vector env: multi-agent envs have per-agent
+dicts and agents that come and go, which Gymnasium's vector envs do not carry; the single-agent
+runner keeps its preallocated, dict-free hot loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlrun.callbacks.metrics_logger import MetricsLogger
+from rlrun.config.schema import EnvRunnerConfig
+from rlrun.config.sections import complete
+from rlrun.connectors.connector import ConnectorPipeline
+from rlrun.connectors.module_to_env import build_module_to_env
+from rlrun.core import tree
+from rlrun.core.multi_rl_module import MultiRLModuleSpec
+from rlrun.env.env_runner import act
+from rlrun.env.multi_agent.env import make_multi_agent_env
+from rlrun.env.multi_agent.lanes import (
+    OBS,
+    REWARD,
+    Lane,
+    Segment,
+    segments_to_rollouts,
+    take_closed,
+)
+from rlrun.env.rollout import Rollout
+
+ALL = "__all__"
+
+
+@dataclass
+class EpisodeInfo:
+    """What `policy_mapping_fn` gets as `episode` (RLlib passes its episode; functions use
+    its `id_`), plus this episode's bookkeeping."""
+
+    id_: str
+    env_index: int
+    worker_index: int
+    length: int = 0
+    agent_returns: dict[Any, float] = field(default_factory=dict)
+    agent_modules: dict[Any, str] = field(default_factory=dict)
+    lanes: dict[Any, Lane] = field(default_factory=dict)
+
+
+class MultiAgentEnvRunner:
+    def __init__(
+        self,
+        env_cfg: dict[str, Any],
+        runner_cfg: dict[str, Any],
+        module_spec: MultiRLModuleSpec,
+        seed: int | None = None,
+        worker_index: int = 0,
+        num_envs: int | None = None,
+        render_mode: str | None = None,
+        update_filters: bool = True,
+        recreate_failed_sub_envs: bool = False,
+    ) -> None:
+        del update_filters, recreate_failed_sub_envs  # no connectors or sub-env recreation yet
+        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
+        self.runner_cfg = runner_cfg
+        self.worker_index = worker_index
+        self.num_envs = int(num_envs or runner_cfg["num_envs_per_env_runner"])
+        self.envs = [make_multi_agent_env(env_cfg, render_mode) for _ in range(self.num_envs)]
+        self.possible_agents = list(self.envs[0].possible_agents)
+        self._agent_index = {a: k for k, a in enumerate(self.possible_agents)}
+        self.explore = bool(runner_cfg["explore"])
+        self.seed = None if seed is None else int(seed) + 10_000 * worker_index
+        self.spec = module_spec
+        self.module = module_spec.build()
+        self.module.eval()
+        ids = module_spec.module_ids
+        self._obs_space = {m: module_spec.module_specs[m].observation_space for m in ids}
+        self._act_space = {m: module_spec.module_specs[m].action_space for m in ids}
+        modules_to_env = (runner_cfg.get("_connectors") or {}).get("module_to_env") or []
+        self._to_env = {
+            m: build_module_to_env(self._act_space[m], self.module[m].action_dist_cls,
+                                   modules_to_env)
+            for m in ids
+        }  # fmt: skip
+        self._convert = {m: _obs_converter(self._obs_space[m]) for m in ids}
+        self._initial = {m: self.module[m].get_initial_state() or None for m in ids}
+        self._mapping = _load_mapping(runner_cfg.get("_policy_mapping_fn"), ids)
+        # Modules that learn get rows; frozen ones only act.
+        self._recorded = set(module_spec.trainable)
+        self.env_to_module = ConnectorPipeline([])  # connectors are single-agent only (for now)
+        self.metrics = MetricsLogger()
+        self._episode_ids = itertools.count()
+        self._episodes: list[EpisodeInfo] | None = None
+        self._lanes = [Lane(c) for c in range(self.num_envs * len(self.possible_agents))]
+        self._segments: dict[str, list[Segment]] = {}
+        self._finished: list[tuple[EpisodeInfo, float]] = []
+        self._record = True
+        self._weight_targets: dict[str, torch.Tensor] | None = None
+        self.num_env_steps_lifetime = 0
+
+    # --- episodes ----------------------------------------------------------------------------
+
+    def _new_episode(self, i: int, seed: int | None) -> EpisodeInfo:
+        ep = EpisodeInfo(f"{self.worker_index}-{i}-{next(self._episode_ids)}", i, self.worker_index)
+        obs, _ = self.envs[i].reset(seed=seed)
+        self._receive(ep, obs, {})
+        return ep
+
+    def _lane_for(self, ep: EpisodeInfo, agent: Any) -> Lane:
+        """The agent's lane, mapped to its module for this episode on first sight."""
+        lane = ep.lanes.get(agent)
+        if lane is not None:
+            return lane
+        module_id = ep.agent_modules.get(agent) or self._map(agent, ep)
+        ep.agent_modules[agent] = module_id
+        lane = self._lanes[ep.env_index * len(self.possible_agents) + self._agent_index[agent]]
+        if lane.module_id != module_id and lane.rows:
+            # The slot now feeds another module: its finished rows go to the old one.
+            self._keep(lane)
+        lane.module_id = module_id
+        init = self._initial[module_id]
+        lane.state = None if init is None else {k: v.clone() for k, v in init.items()}
+        lane.acted = False
+        ep.lanes[agent] = lane
+        return lane
+
+    def _map(self, agent: Any, ep: EpisodeInfo) -> str:
+        module_id = self._mapping(agent, ep)
+        if module_id not in self._obs_space:
+            raise ValueError(
+                f"multi_agent.policy_mapping_fn returned {module_id!r} for agent {agent!r}, "
+                f"which is not a module (modules: {', '.join(self._obs_space)})"
+            )
+        return module_id
+
+    def _receive(self, ep: EpisodeInfo, obs: dict[Any, Any], done: dict[Any, bool]) -> None:
+        """Observations for agents that act next: their open rows close, they wait to act."""
+        for agent, o in obs.items():
+            if agent in done:
+                continue
+            lane = self._lane_for(ep, agent)
+            lane.close_rows()
+            lane.pending_obs = self._convert[lane.module_id](o)
+
+    def _keep(self, lane: Lane) -> None:
+        if lane.module_id in self._recorded:
+            seg = take_closed(lane, self._initial[lane.module_id])
+            if seg is not None:
+                self._segments.setdefault(lane.module_id, []).append(seg)
+        else:
+            lane.rows.clear()
+            lane.n_closed = 0
+
+    # --- stepping ----------------------------------------------------------------------------
+
+    def _act_all(self, explore: bool) -> list[dict[Any, Any]]:
+        """One forward pass per module for every agent that must act; env actions per sub-env."""
+        assert self._episodes is not None
+        requests: dict[str, list[tuple[int, Any, Lane]]] = {}
+        for ep in self._episodes:
+            for agent, lane in ep.lanes.items():
+                if lane.pending_obs is not None:
+                    requests.setdefault(lane.module_id, []).append((ep.env_index, agent, lane))
+        env_actions: list[dict[Any, Any]] = [{} for _ in range(self.num_envs)]
+        for module_id, reqs in requests.items():
+            lanes = [lane for _, _, lane in reqs]
+            obs = tree.stack([lane.pending_obs for lane in lanes])
+            state = None
+            if self._initial[module_id] is not None:
+                state = {k: torch.stack([ln.state[k] for ln in lanes]) for k in lanes[0].state}
+            actions, dist_inputs, state_out = act(self.module[module_id], obs, state, explore)
+            to_env = self._to_env[module_id](actions)
+            dist = dist_inputs.numpy()
+            record = self._record and module_id in self._recorded
+            for k, (i, agent, lane) in enumerate(reqs):
+                env_actions[i][agent] = _env_action(to_env[k])
+                state_in = None if state is None else {s: v[k] for s, v in state.items()}
+                if record:
+                    lane.rows.append([lane.pending_obs, actions[k], dist[k], state_in,
+                                      0.0, False, False, True])  # fmt: skip
+                if state_out is not None:
+                    lane.state = {s: v[k] for s, v in state_out.items()}
+                lane.pending_obs = None
+                lane.acted = True
+        return env_actions
+
+    def _step_env(self, i: int, actions: dict[Any, Any]) -> bool:
+        """Step sub-env i and book the result; True if its episode ended (it was reset)."""
+        assert self._episodes is not None
+        ep = self._episodes[i]
+        obs, rewards, terms, truncs, _ = self.envs[i].step(actions)
+        ep.length += 1
+        for agent, r in rewards.items():
+            r = float(r)
+            ep.agent_returns[agent] = ep.agent_returns.get(agent, 0.0) + r
+            lane = ep.lanes.get(agent)
+            if lane is not None and lane.acted and lane.rows:
+                lane.rows[-1][REWARD] += r
+        all_done = bool(terms.get(ALL)) or bool(truncs.get(ALL))
+        done: dict[Any, bool] = {}
+        for agent, lane in list(ep.lanes.items()):
+            term, trunc = bool(terms.get(agent)), bool(truncs.get(agent))
+            if not (term or trunc or all_done):
+                continue
+            if not (term or trunc):
+                term = bool(terms.get(ALL))
+            final = obs.get(agent)
+            final = lane.pending_obs if final is None else self._convert[lane.module_id](final)
+            if final is None and lane.rows:
+                final = lane.rows[-1][OBS]
+            lane.end_episode(term, final)
+            done[agent] = True
+            del ep.lanes[agent]
+        if all_done:
+            self._finished.append((ep, float(sum(ep.agent_returns.values()))))
+            self._episodes[i] = self._new_episode(i, None)
+            return True
+        self._receive(ep, obs, done)
+        return False
+
+    # --- sampling ----------------------------------------------------------------------------
+
+    def sample(self, num_steps: int) -> Rollout:
+        """Step every sub-env `num_steps` times; episodes (and open rows) carry on."""
+        fresh = self._episodes is None
+        if fresh:
+            self._reset_all()
+        self._record = True
+        agent_steps: dict[str, int] = {}
+        with torch.no_grad():
+            for _ in range(int(num_steps)):
+                for i, actions in enumerate(self._act_all(self.explore)):
+                    for agent in actions:
+                        agent_steps[str(agent)] = agent_steps.get(str(agent), 0) + 1
+                    self._step_env(i, actions)
+        for lane in self._lanes:
+            if lane.module_id is not None:
+                self._keep(lane)
+        parts = [
+            part
+            for mid, segs in self._segments.items()
+            for part in segments_to_rollouts(mid, segs, self._obs_space[mid], self._act_space[mid])
+        ]
+        self._segments = {}
+        env_steps = int(num_steps) * self.num_envs
+        self.num_env_steps_lifetime += env_steps
+        return self._carrier(parts, env_steps, agent_steps, fresh)
+
+    def _carrier(
+        self, parts: list[Rollout], env_steps: int, agent_steps: dict[str, int], fresh: bool
+    ) -> Rollout:
+        """The sample's Rollout: its module parts and the episodes that finished."""
+        finished, self._finished = self._finished, []
+        agent_returns: dict[str, list[float]] = {}
+        module_returns: dict[str, list[float]] = {}
+        for ep, _ in finished:
+            per_module: dict[str, float] = {}
+            for agent, ret in ep.agent_returns.items():
+                agent_returns.setdefault(str(agent), []).append(ret)
+                mid = ep.agent_modules.get(agent)
+                if mid is not None:
+                    per_module[mid] = per_module.get(mid, 0.0) + ret
+            for mid, ret in per_module.items():
+                module_returns.setdefault(mid, []).append(ret)
+        return Rollout(
+            data={},
+            bootstrap_obs=None,
+            modules=parts,
+            num_env_steps=env_steps,
+            episode_returns=[ret for _, ret in finished],
+            episode_lengths=[ep.length for ep, _ in finished],
+            agent_episode_returns=agent_returns,
+            module_episode_returns=module_returns,
+            agent_steps=agent_steps,
+            runner_index=self.worker_index,
+            fresh=fresh,
+            custom_metrics=self.metrics.pop_logged(),
+        )
+
+    def _reset_all(self) -> None:
+        for lane in self._lanes:
+            lane.rows.clear()
+            lane.n_closed, lane.pending_obs, lane.acted = 0, None, False
+        self._segments = {}
+        self._finished = []
+        seeds = [None if self.seed is None else self.seed + i for i in range(self.num_envs)]
+        self._episodes = [self._new_episode(i, s) for i, s in enumerate(seeds)]
+
+    def sample_episodes(self, num_episodes: int) -> tuple[list[float], list[int]]:
+        """Exactly `num_episodes` fresh episodes (evaluation), a fixed quota per sub-env."""
+        self._reset_all()
+        self._record = False
+        quota = np.full(self.num_envs, num_episodes // self.num_envs)
+        quota[: num_episodes % self.num_envs] += 1
+        done_count = np.zeros(self.num_envs, np.int64)
+        returns: list[float] = []
+        lengths: list[int] = []
+        with torch.no_grad():
+            while (done_count < quota).any():
+                for i, actions in enumerate(self._act_all(self.explore)):
+                    if done_count[i] >= quota[i]:
+                        continue
+                    if self._step_env(i, actions):
+                        ep, ret = self._finished.pop()
+                        returns.append(ret)
+                        lengths.append(ep.length)
+                        done_count[i] += 1
+        self._episodes = None  # the next sample() starts from fresh episodes
+        self._record = True
+        return returns, lengths
+
+    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
+        self._episodes = None
+        ro = self.sample(max(1, math.ceil(num_steps / self.num_envs)))
+        self._episodes = None
+        return ro.episode_returns, ro.episode_lengths
+
+    # --- weights, state, lifecycle -------------------------------------------------------------
+
+    def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        if self._weight_targets is None:
+            self._weight_targets = self.module.state_dict(keep_vars=True)
+        targets = self._weight_targets
+        if weights.keys() != targets.keys():
+            self.module.load_state_dict(weights)
+            return
+        with torch.no_grad():
+            torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
+
+    def sync(self, weights: dict[str, torch.Tensor], connector_state: Any = None) -> None:
+        del connector_state
+        self.set_weights(weights)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"connector": {}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        del state
+
+    def pop_metrics(self) -> dict[str, Any]:
+        return self.metrics.pop_logged()
+
+    def set_task(self, task: Any) -> None:
+        for env in self.envs:
+            if hasattr(env.env, "set_task"):
+                env.env.set_task(task)
+
+    def ping(self) -> int:
+        return self.worker_index
+
+    def stop(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+def _load_mapping(path: str | None, module_ids: list[str]) -> Callable[..., str]:
+    """The user's mapping function, or RLlib's default: every agent to the one module."""
+    if path:
+        from rlrun.algorithms.registry import load_attr
+
+        return load_attr(path)
+    only = module_ids[0]
+    return lambda agent_id, episode, **kwargs: only
+
+
+def _obs_converter(space: Any) -> Callable[[Any], Any]:
+    """Turns an env's observation into the module space's dtypes (a tree for Dict/Tuple)."""
+    if not isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
+        dtype = tree.space_dtype(space)
+        return lambda o: np.asarray(o, dtype=dtype)
+    leaf_spaces = tree.map_space(lambda s: s, space)
+    return lambda o: tree.map_structure(
+        lambda s, x: np.asarray(x, dtype=tree.space_dtype(s)), leaf_spaces, o
+    )
+
+
+def _env_action(a: Any) -> Any:
+    return int(a) if np.ndim(a) == 0 and np.issubdtype(np.asarray(a).dtype, np.integer) else a
