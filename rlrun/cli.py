@@ -30,6 +30,8 @@ EXAMPLES = """\
   rlrun train experiment=cartpole_dqn                # DQN (Rainbow options), docs/off_policy.md
   rlrun train algo=sac env=Pendulum-v1               # SAC
   rlrun train experiment=stateless_cartpole_ppo_lstm # an LSTM policy (docs/models.md)
+  rlrun train experiment=multi_agent_cartpole_ppo    # multi-agent: a module per agent (docs/multi_agent.md)
+  rlrun train experiment=tictactoe_selfplay_ppo      # PettingZoo, action masks, self-play
   rlrun train env=ALE/Pong-v5                        # Atari: Gymnasium's DeepMind wrappers, a CNN
   rlrun train env=MountainCar-v0 algo.lr=1e-3 stop.timesteps=200000
   rlrun train env=my_pkg.envs:MyEnv env.env_config.size=8
@@ -84,6 +86,8 @@ keys (a few of them; `rlrun train --cfg` lists all with their values):
   fault_tolerance.*  fault_tolerance.restart_failed_env_runners=true
                 fault_tolerance.restart_failed_sub_environments=true
   ray.*         ray.address=auto  ray.num_cpus=4  ray.dashboard_host=127.0.0.1
+  multi_agent.* multi_agent.policies=[p0,p1]  multi_agent.policy_mapping_fn=pkg.mod:fn
+                multi_agent.policies_to_train=[p0]  multi_agent.policies={{p0:{{config:{{lr:0.01}}}}}}
   stop.*        stop.reward=475  stop.reward=null  stop.timesteps=200000  stop.iterations=50  stop.time_s=600
   checkpoint.*  checkpoint.frequency=10  checkpoint.num_to_keep=3  checkpoint.at_end=true
                 checkpoint.score_attribute=evaluation/env_runners/episode_return_mean
@@ -93,7 +97,7 @@ keys (a few of them; `rlrun train --cfg` lists all with their values):
 
 syntax: key=value sets a key; key=[1,2] is a list, key={{a:1}} a mapping; key=null unsets; quote
 values with spaces or commas: key='a,b'. Only the free-form env.env_config, evaluation.env_config,
-algo.model.custom and ray.runtime_env take new keys.
+algo.model.custom, ray.runtime_env and multi_agent.policies take new keys.
 
 examples:
 {examples}"""

@@ -33,7 +33,7 @@ from rlrun.results.curves import (
     suggest,
     summarize,
 )
-from rlrun.results.progress import fmt_duration, fmt_int, fmt_num
+from rlrun.results.progress import fmt_duration, fmt_int, fmt_num, format_modules
 
 BAND = "min-max over seeds"
 DEFAULT_OUT = "compare.png"
@@ -227,8 +227,11 @@ def print_table(summaries: Sequence[Summary], opts: Options) -> None:
     table.add_column("group", overflow="fold")
     for name in ("seeds", "final", "best", "env steps", "time"):
         table.add_column(name, justify="right")
+    multi_agent = any(s.module_returns for s in summaries)
+    if multi_agent:  # each module's last mean return (env_runners/module_episode_returns_mean)
+        table.add_column("module returns", overflow="fold")
     for rank, s in enumerate(summaries, start=1):
-        table.add_row(
+        row = [
             str(rank),
             Text(s.group.label),  # as is: a label's "[...]" is not rich markup
             str(len(s.final)),
@@ -236,7 +239,10 @@ def print_table(summaries: Sequence[Summary], opts: Options) -> None:
             fmt_num(s.best_mean),
             fmt_int(s.env_steps),
             fmt_duration(s.time_s),
-        )
+        ]
+        if multi_agent:
+            row.append(Text(format_modules(s.module_returns)))
+        table.add_row(*row)
     Console(highlight=False).print(table)
 
 
@@ -251,6 +257,7 @@ CSV_COLUMNS = (
     "env_steps",
     "time_total_s",
     "trials",
+    "module_returns",
 )
 
 
@@ -272,6 +279,8 @@ def write_csv(path: Path, summaries: Sequence[Summary], metric: str) -> None:
                     "" if s.env_steps is None else s.env_steps,
                     "" if s.time_s is None else s.time_s,
                     ";".join(str(t.path) for t in s.group.trials),
+                    # "p0=451.2;p1=398.0" for multi-agent runs, empty otherwise
+                    ";".join(f"{m}={v}" for m, v in s.module_returns.items()),
                 ]
             )
 

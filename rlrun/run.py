@@ -367,12 +367,15 @@ def _print_evaluation(stats: dict[str, Any], env_id: str, out: Path) -> None:
     )
     table.add_column("metric")
     table.add_column("value", justify="right")
+    # Multi-agent checkpoints add each agent's and each module's mean return.
+    per_agent = [k for k in stats if k.startswith(("agent_episode_", "module_episode_"))]
     for k in (
         "episode_return_mean",
         "episode_return_std",
         "episode_return_min",
         "episode_return_max",
         "episode_len_mean",
+        *per_agent,
     ):
         v = stats[k]
         table.add_row(k, "nan" if math.isnan(v) else f"{v:.2f}")

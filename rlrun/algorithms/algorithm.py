@@ -61,6 +61,7 @@ class Algorithm:
         # compute_single_action's connectors and the last action it returned (built on first use).
         self._single_connectors: Any = None
         self._single_action_prev: np.ndarray | None = None
+        self._single_modules: dict[str, tuple[Any, Any]] = {}  # multi-agent: (weights, module)
         if needs_ray(cfg):
             init_ray(cfg["ray"])
             check_resources(cfg)
@@ -173,16 +174,25 @@ class Algorithm:
         from rlrun.env.multi_agent.env import agent_spaces, make_multi_agent_env
         from rlrun.errors import ConfigError
 
-        connectors = self.runner_config["_connectors"]
-        if connectors.get("env_to_module") or (
-            self.config["env_runner"]["observation_filter"] != "NoFilter"
-        ):
-            raise ConfigError(
-                "connectors.env_to_module",
-                connectors.get("env_to_module") or self.config["env_runner"]["observation_filter"],
-                "env-to-module connectors (and observation filters) are single-agent only for "
-                "now; a multi-agent env's observations go to the modules as they are",
-            )
+        why = (
+            "is single-agent only for now: a multi-agent env's observations go to the modules "
+            "as they are (a module may preprocess them itself, see docs/multi_agent.md)"
+        )
+        pieces = self.runner_config["_connectors"].get("env_to_module")
+        if pieces:
+            raise ConfigError("connectors.env_to_module", pieces, why)
+        if self.config["env_runner"]["observation_filter"] != "NoFilter":
+            filt = self.config["env_runner"]["observation_filter"]
+            raise ConfigError("env_runner.observation_filter", filt, why, allowed="NoFilter")
+        if self.config.get("callbacks"):
+            from rlrun.callbacks.hooks import CallbackList
+
+            if CallbackList(self.config["callbacks"], "the driver").has_episode_hooks:
+                raise ConfigError(
+                    "callbacks", self.config["callbacks"], "episode hooks (on_episode_start, "
+                    "on_episode_step, on_episode_end) are single-agent only for now; driver "
+                    "hooks (on_train_result, on_algorithm_init, ...) work in multi-agent runs",
+                )  # fmt: skip
         probe = make_multi_agent_env(self.config["env"])
         try:
             obs_spaces, act_spaces = agent_spaces(probe)
@@ -255,6 +265,15 @@ class Algorithm:
         module.eval()
         return module
 
+    def copy_module_weights(self, source: str, target: str) -> None:
+        """Give module `target` the current weights of `source` (self-play's snapshot of the
+        learning module into its frozen opponent), in the learners and every env runner."""
+        from rlrun.core.multi_rl_module import split_weights
+
+        weights = split_weights(self.learner_group.get_weights(), list(self.module_specs))
+        self.learner_group.set_module_weights(target, weights[source])
+        self.sync_weights()
+
     def _load_module_checkpoints(self) -> None:
         """multi_agent.policies.<id>.checkpoint: start that module from another run's weights
         (a pre-trained opponent or partner; frozen unless it is in policies_to_train)."""
@@ -302,7 +321,7 @@ class Algorithm:
                 rows += self.count_steps(new)
             else:  # autoreset rows count: a fragment of T steps is what the batch size means
                 rows += sum(r.num_steps * r.num_envs for r in new)
-        env_steps = self.count_steps(rollouts)
+        env_steps = sum(r.env_steps for r in rollouts)
         self.num_env_steps_sampled_lifetime += env_steps
         return rollouts, env_steps
 
@@ -399,9 +418,12 @@ class Algorithm:
             env_cfg["_video_dir"] = str(video_dir)
             render_mode = "rgb_array"
         one_env = render_mode is not None
+        runner_cfg = {**self.runner_config, "explore": explore, "vectorize_mode": "sync"}
+        if self.config["evaluation"]["policy_mapping_fn"]:
+            runner_cfg["_policy_mapping_fn"] = self.config["evaluation"]["policy_mapping_fn"]
         runner = make_env_runner(
             env_cfg,
-            {**self.runner_config, "explore": explore, "vectorize_mode": "sync"},
+            runner_cfg,
             self.module_spec,
             seed=(self.seed or 0) + 1_000_003 if seed is None else seed,
             num_envs=1 if one_env else min(episodes, 8),
@@ -411,10 +433,18 @@ class Algorithm:
         try:
             runner.sync(self._weights, self.env_runner_group.get_state()["connector"])
             rets, lens = runner.sample_episodes(episodes)
+            # Multi-agent runners log each agent's and module's returns.
+            logged = runner.metrics.reduce()
+            per_key = {
+                f"{group}/{key}": value
+                for group in ("agent_episode_returns_mean", "module_episode_returns_mean")
+                for key, value in (logged.get(group) or {}).items()
+            }
         finally:
             runner.stop()
         r = np.asarray(rets)
         return {
+            **dict(sorted(per_key.items())),
             "episode_return_mean": float(r.mean()),
             "episode_return_std": float(r.std()),
             "episode_return_min": float(r.min()),
@@ -430,6 +460,7 @@ class Algorithm:
         explore: bool = False,
         episode_start: bool = True,
         prev_reward: float = 0.0,
+        policy_id: str | None = None,
     ) -> Any:
         """The action for one observation, as the env takes it (deterministic unless `explore`).
 
@@ -438,7 +469,10 @@ class Algorithm:
         `state=None` at an episode's start. `episode_start=False` continues the connectors'
         per-episode history (stacked frames, previous actions) from the last call;
         `prev_reward` is the reward the last action earned, for `prev_actions_prev_rewards`.
+        In a multi-agent run `policy_id` (RLlib's name) says which module acts for the agent.
         """
+        if self.is_multi_agent:
+            return self._multi_agent_action(obs, state, explore, policy_id)
         runner = self.env_runner_group.local_runner
         connectors = self._single_action_connectors(runner)
         start = episode_start or (runner.stateful and state is None)
@@ -464,6 +498,47 @@ class Algorithm:
         a = runner.module_to_env(action)[0]
         a = int(a) if np.ndim(a) == 0 else a
         if runner.stateful:
+            return a, tree.map_structure(lambda x: x[0].clone(), state_out)
+        return a
+
+    def _multi_agent_action(
+        self, obs: Any, state: Any, explore: bool, policy_id: str | None
+    ) -> Any:
+        """compute_single_action for one agent of a multi-agent run: its module's act step
+        (multi-agent runs have no env-to-module connectors)."""
+        from rlrun.connectors.module_to_env import build_module_to_env
+
+        if policy_id is None and len(self.module_specs) == 1:
+            policy_id = next(iter(self.module_specs))
+        if policy_id not in self.module_specs:
+            raise ValueError(
+                f"a multi-agent run has several modules: name the one that acts with "
+                f"policy_id= (one of {', '.join(self.module_specs)}), got {policy_id!r}"
+            )
+        # One module per id, rebuilt only when the weights changed since.
+        weights = self._weights
+        cached = self._single_modules.get(policy_id)
+        if cached is None or cached[0] is not weights:
+            cached = (weights, self.get_module(policy_id))
+            self._single_modules[policy_id] = cached
+        module = cached[1]
+        stateful = module.is_stateful
+        state_in = None
+        if stateful:
+            state_in = (
+                initial_state(module.get_initial_state(), 1)
+                if state is None
+                else tree.map_structure(lambda x: torch.as_tensor(x)[None], state)
+            )
+        with torch.no_grad():
+            batch = tree.as_batch(
+                module.observation_space, tree.batch_of_one(module.observation_space, obs)
+            )
+            action, _, state_out = act(module, batch, state_in, explore)
+        to_env = build_module_to_env(module.action_space, module.action_dist_cls)
+        a = to_env(action)[0]
+        a = int(a) if np.ndim(a) == 0 else a
+        if stateful:
             return a, tree.map_structure(lambda x: x[0].clone(), state_out)
         return a
 

@@ -20,6 +20,7 @@ import torch
 from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.config.schema import EnvRunnerConfig, EvaluationConfig
 from rlrun.config.sections import complete
+from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.runners import make_env_runner
@@ -58,10 +59,17 @@ class Evaluator:
             **runner_cfg,
             "explore": bool(eval_cfg["explore"]),
             "num_envs_per_env_runner": num_envs,
+            **(
+                {"_policy_mapping_fn": eval_cfg["policy_mapping_fn"]}
+                if eval_cfg["policy_mapping_fn"]
+                else {}
+            ),
             "_in_evaluation": True,  # env_runner.in_evaluation, for the user's episode hooks
         }
         # What episode hooks log in eval runners, reported as evaluation/env_runners/<key>.
-        self.custom = MetricsLogger() if runner_cfg.get("_callbacks") else None
+        # Multi-agent runners log per-agent and per-module returns there too.
+        multi_agent = isinstance(module_spec, MultiRLModuleSpec)
+        self.custom = MetricsLogger() if runner_cfg.get("_callbacks") or multi_agent else None
         # Far from the training seeds, so evaluation never replays training's episodes.
         eval_seed = None if seed is None else seed + 1_000_003
         self.local: Any = None  # an EnvRunner or a MultiAgentEnvRunner

@@ -18,7 +18,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.errors import ConfigError
 
 # Per-module settings under multi_agent.policies.<id> (RLlib's PolicySpec / RLModuleSpec parts).
-MODULE_KEYS = ("model", "module_class", "config", "checkpoint", "observation_space", "action_space")
+MODULE_KEYS = ("model", "module_class", "config", "checkpoint")
 PROBES = 16  # episodes the mapping function is tried on per agent (it may pick at random)
 
 # (observation space, action space, the module's algorithm settings) -> its spec
@@ -62,37 +62,60 @@ def module_algo_config(
     algo_cfg: dict[str, Any], module_id: str, settings: dict[str, Any], ma_cfg: dict[str, Any]
 ) -> dict[str, Any]:
     """The algorithm settings of one module: `algo`, then RLlib's
-    algorithm_config_overrides_per_module, then the module's own `config` and `model`."""
-    out = dict(algo_cfg)
+    algorithm_config_overrides_per_module, then the module's own `config` and `model`. Each
+    key must be one the algorithm has, and the result passes the `algo` section's checks;
+    errors name the key where it was set."""
+    from rlrun.config.validate import validate_algo_section
+
+    overrides = (ma_cfg["algorithm_config_overrides_per_module"] or {}).get(module_id) or {}
     layers = [
-        ("multi_agent.algorithm_config_overrides_per_module." + module_id,
-         (ma_cfg["algorithm_config_overrides_per_module"] or {}).get(module_id) or {}),
+        (f"multi_agent.algorithm_config_overrides_per_module.{module_id}", overrides),
         (f"multi_agent.policies.{module_id}.config", settings.get("config") or {}),
-        (f"multi_agent.policies.{module_id}.model", {"model": settings.get("model") or {}}),
-    ]  # fmt: skip
+        (f"multi_agent.policies.{module_id}", {"model": settings.get("model") or {}}),
+    ]
     if settings.get("module_class"):
         layers.append(
             (f"multi_agent.policies.{module_id}.module_class",
              {"model": {"module_class": settings["module_class"]}})
         )  # fmt: skip
+    out = dict(algo_cfg)
+    origin: dict[str, str] = {}  # top-level key -> where it was last set
     for where, over in layers:
-        for key in over:
-            if key not in algo_cfg:
-                raise ConfigError(
-                    f"{where}.{key}", over[key], f"is not a setting of {algo_cfg['name']}",
-                    allowed=", ".join(sorted(algo_cfg)),
-                )  # fmt: skip
+        _check_keys(where, dict(over), algo_cfg, algo_cfg["name"])
         out = _merge(out, dict(over))
+        origin.update(dict.fromkeys(over, where))
+    if len(layers) > 3 or any(over for _, over in layers[:2]) or settings.get("model"):
+        try:
+            validate_algo_section(out)
+        except ConfigError as e:
+            path = (e.key or "algo.").removeprefix("algo.")
+            where = origin.get(path.partition(".")[0], f"multi_agent.policies.{module_id}.config")
+            raise ConfigError(f"{where}.{path}", e.value, e.detail, e.allowed) from None
     return out
 
 
+def _check_keys(where: str, over: dict[str, Any], schema: dict[str, Any], algo: str) -> None:
+    """Every key of `over` exists in `schema`, nested sections (model, replay) key by key."""
+    for key, value in over.items():
+        if key not in schema:
+            raise ConfigError(
+                f"{where}.{key}", value, f"is not a setting of {algo}",
+                allowed=", ".join(sorted(schema)),
+            )  # fmt: skip
+        if isinstance(value, dict) and isinstance(schema[key], dict) and key != "custom":
+            _check_keys(f"{where}.{key}", value, schema[key], algo)
+
+
 def check_mapping(
-    mapping: Callable[..., Any], agents: list[Any], module_ids: list[str], path: str | None = None
+    mapping: Callable[..., Any],
+    agents: list[Any],
+    module_ids: list[str],
+    path: str | None = None,
+    key: str = "multi_agent.policy_mapping_fn",
 ) -> dict[Any, set[str]]:
     """Call the mapping function as runners will; the modules each agent was mapped to."""
     from rlrun.env.multi_agent.env_runner import EpisodeInfo
 
-    key = "multi_agent.policy_mapping_fn"
     shown = path or _name(mapping)
     seen: dict[Any, set[str]] = {a: set() for a in agents}
     for k in range(PROBES):
@@ -120,7 +143,7 @@ def build_spec(
     single_spec: SpecBuilder,
 ) -> MultiRLModuleSpec:
     """Every module's spec (spaces from the agents mapped to it), its settings, which learn."""
-    from rlrun.env.multi_agent.env_runner import _load_mapping
+    from rlrun.env.multi_agent.env_runner import load_mapping
 
     ma = cfg["multi_agent"]
     policies = policies_of(ma)
@@ -130,12 +153,22 @@ def build_spec(
             "multi_agent.policy_mapping_fn", None, f"is needed with several modules ({', '.join(ids)}): "
             "say which module each agent uses, e.g. my_pkg.mapping:agent_to_module",
         )  # fmt: skip
-    try:
-        mapping = _load_mapping(ma["policy_mapping_fn"], ids)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise ConfigError("multi_agent.policy_mapping_fn", ma["policy_mapping_fn"],
-                          f"cannot be imported ({e})") from None  # fmt: skip
+    mapping = load_mapping(ma["policy_mapping_fn"], ids)
     seen = check_mapping(mapping, list(obs_spaces), ids, ma["policy_mapping_fn"])
+    eval_path = cfg["evaluation"]["policy_mapping_fn"]
+    if eval_path:  # evaluation may pit a module against one training never uses (random)
+        eval_mapping = load_mapping(eval_path, ids, "evaluation.policy_mapping_fn")
+        probed = check_mapping(
+            eval_mapping, list(obs_spaces), ids, eval_path, "evaluation.policy_mapping_fn"
+        )
+        for agent, mids in probed.items():
+            seen[agent] |= mids
+    for mid, over in (ma["algorithm_config_overrides_per_module"] or {}).items():
+        if mid not in policies:
+            raise ConfigError(
+                f"multi_agent.algorithm_config_overrides_per_module.{mid}", over,
+                "names a module that is not in multi_agent.policies", allowed=", ".join(ids),
+            )  # fmt: skip
     trainable = ma["policies_to_train"]
     trainable = ids if trainable is None else [str(t) for t in trainable]
     for t in trainable:
@@ -145,9 +178,26 @@ def build_spec(
     specs, algo_cfgs = {}, {}
     for mid in ids:
         algo_cfgs[mid] = module_algo_config(cfg["algo"], mid, policies[mid], ma)
-        obs_space, act_space = _module_spaces(mid, seen, obs_spaces, act_spaces)
+        obs_space, act_space = _module_spaces(
+            mid, seen, obs_spaces, act_spaces, ma["policy_mapping_fn"]
+        )
         specs[mid] = single_spec(obs_space, act_space, algo_cfgs[mid])
-    return MultiRLModuleSpec(specs, algo_cfgs, [m for m in ids if m in trainable])
+    multi_cls = ma["multi_rl_module_class"]
+    if multi_cls:
+        _check_multi_module_class(multi_cls)
+    return MultiRLModuleSpec(specs, algo_cfgs, [m for m in ids if m in trainable], multi_cls)
+
+
+def _check_multi_module_class(path: str) -> None:
+    from rlrun.callbacks.hooks import load_attr_path
+    from rlrun.core.multi_rl_module import MultiRLModule
+
+    key = "multi_agent.multi_rl_module_class"
+    cls = load_attr_path(key, path, "pkg.module:Class, a subclass of rlrun.MultiRLModule")
+    if not (isinstance(cls, type) and issubclass(cls, MultiRLModule)):
+        raise ConfigError(
+            key, path, "must name a subclass of rlrun.core.multi_rl_module:MultiRLModule"
+        )
 
 
 def _module_spaces(
@@ -155,6 +205,7 @@ def _module_spaces(
     seen: dict[Any, set[str]],
     obs_spaces: dict[Any, Any],
     act_spaces: dict[Any, Any],
+    mapping_path: str | None,
 ) -> tuple[Any, Any]:
     agents = [a for a, mids in seen.items() if module_id in mids]
     if not agents:
@@ -168,9 +219,10 @@ def _module_spaces(
         for what, spaces in (("observation", obs_spaces), ("action", act_spaces)):
             if spaces[a] != spaces[first]:
                 raise ConfigError(
-                    "multi_agent.policy_mapping_fn", module_id, f"maps agents with different "
-                    f"{what} spaces to one module: agent {first!r} has {spaces[first]}, agent "
-                    f"{a!r} has {spaces[a]}. Give them separate modules",
+                    "multi_agent.policy_mapping_fn", mapping_path, f"maps agents with "
+                    f"different {what} spaces to module {module_id}: agent {first!r} has "
+                    f"{spaces[first]}, agent {a!r} has {spaces[a]}. Give them separate modules "
+                    "(multi_agent.policies and a mapping function)",
                 )  # fmt: skip
     return obs_spaces[first], act_spaces[first]
 

@@ -115,6 +115,7 @@ class EvaluationConfig:
     explore: bool = False  # sample stochastic actions (False: the deterministic policy)
     parallel_to_training: bool = False  # evaluate while the next iteration trains (remote only)
     env_config: dict[str, Any] = field(default_factory=dict)  # merged over env.env_config for eval
+    policy_mapping_fn: str | None = None  # multi-agent: agents -> modules in eval; null: training's
 
 
 @dataclass
@@ -179,6 +180,7 @@ class MultiAgentConfig:
     policies_to_train: list[str] | None = None  # the modules that learn; null: all of them
     count_steps_by: str = "env_steps"  # env_steps | agent_steps: what train_batch_size counts
     algorithm_config_overrides_per_module: Any = None  # {id: {algo key: value}}; null: none
+    multi_rl_module_class: str | None = None  # "pkg.module:Class" wiring modules (shared layers)
 
 
 @dataclass

@@ -312,6 +312,27 @@ def validate(cfg: DictConfig) -> None:
     _check_connectors(cfg)
 
 
+def validate_algo_section(section: dict[str, Any]) -> None:
+    """The `algo.*` checks of `validate`, on one algorithm section (a multi-agent module's
+    settings with its overrides merged); errors name algo.<key>, for the caller to re-key."""
+    cfg = OmegaConf.create({"algo": section})
+    for rule in RULES:
+        if not rule.key.startswith("algo."):
+            continue
+        value = _get(cfg, rule.key)
+        if value is _ABSENT or (value is None and rule.nullable):
+            continue
+        if not rule.ok(value):
+            raise ConfigError(rule.key, value, _why(rule, value), allowed=rule.allowed)
+    for key in ("algo.lr", "algo.actor_lr", "algo.critic_lr", "algo.alpha_lr"):
+        _check_schedule(cfg, key, positive_constant=True)
+    for key in ("algo.entropy_coeff", "algo.replay.beta"):
+        _check_schedule(cfg, key, positive_constant=False)
+    _check_schedule(cfg, "algo.epsilon", positive_constant=False, at_most_one=True)
+    _check_minibatch(cfg)
+    _check_model_keys(cfg)
+
+
 def check_env_id(cfg: DictConfig) -> None:
     """The env id names something that can be made: an importable class or a registered id.
 

@@ -3,8 +3,9 @@
 Each module gets a learner of the algorithm's own class, built from its own `algo` settings
 (per-module overrides applied), so it keeps its own optimizer state, schedules, target networks
 and adaptive coefficients, and `compute_loss_for_module(module_id, batch)` runs once per module
-on that module's batch. Modules outside `policies_to_train` get a learner too (it holds their
-weights, which checkpoints save and runners receive) that is never updated.
+on that module's batch. Modules outside `policies_to_train` are only held (their weights go to
+runners and checkpoints): they get no optimizer, so a frozen module may be of any class, e.g.
+rlrun.models.random_module:RandomModule, whatever the algorithm's learner expects.
 
 Why per-module learners rather than one learner over a MultiRLModule: the algorithms' learners
 (PPO's KL coefficient, SAC's alpha and target networks, DQN's targets) keep per-module state
@@ -20,8 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlrun.config.schema import LearnerConfig
+from rlrun.config.sections import complete
 from rlrun.core.learner import Learner
-from rlrun.core.multi_rl_module import MultiRLModuleSpec, prefixed, split_weights
+from rlrun.core.multi_rl_module import MultiRLModuleSpec, PrebuiltSpec, prefixed, split_weights
+from rlrun.core.rl_module import RLModule
 from rlrun.env.rollout import Rollout
 
 Metrics = dict[str, float]
@@ -36,13 +40,22 @@ class MultiAgentLearner:
         module_spec: MultiRLModuleSpec,
     ) -> None:
         del algo_cfg  # each module's own settings are in module_spec.algo_configs
+        self.device = Learner._pick_device(complete(LearnerConfig, learner_cfg))
+        self.module_ids = module_spec.module_ids
+        self.trainable = [m for m in self.module_ids if m in set(module_spec.trainable)]
+        # Built together, so a MultiRLModule subclass can wire modules to share layers.
+        multi = module_spec.build()
         self.learners: dict[str, Learner] = {}
-        for mid, spec in module_spec.module_specs.items():
+        for mid in self.trainable:
+            spec: Any = PrebuiltSpec(module_spec.module_specs[mid], multi[mid])
             learner = learner_cls(module_spec.algo_configs[mid], learner_cfg, spec)
             learner.module_id = mid
             self.learners[mid] = learner
-        self.trainable = [m for m in module_spec.module_ids if m in set(module_spec.trainable)]
-        self.device = next(iter(self.learners.values())).device
+        self.frozen: dict[str, RLModule] = {
+            mid: multi[mid].to(self.device) for mid in self.module_ids if mid not in self.learners
+        }
+        for module in self.frozen.values():
+            module.requires_grad_(False)
 
     # --- updates -----------------------------------------------------------------------------
 
@@ -79,41 +92,49 @@ class MultiAgentLearner:
 
     # --- weights and state -------------------------------------------------------------------
 
+    def _module_weights(self, module_id: str, copy: bool) -> dict[str, torch.Tensor]:
+        if module_id in self.learners:
+            return self.learners[module_id].get_weights(copy=copy)
+        state = self.frozen[module_id].state_dict()
+        return {k: v.detach().clone() if copy else v.detach() for k, v in state.items()}
+
     def get_weights(self, copy: bool = True) -> dict[str, torch.Tensor]:
+        """Every module's tensors, in the MultiRLModule's names ("<module_id>.<name>")."""
         out: dict[str, torch.Tensor] = {}
-        for mid, learner in self.learners.items():
-            out.update(prefixed(mid, learner.get_weights(copy=copy)))
+        for mid in self.module_ids:
+            out.update(prefixed(mid, self._module_weights(mid, copy)))
         return out
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        for mid, part in split_weights(weights, list(self.learners)).items():
+        for mid, part in split_weights(weights, self.module_ids).items():
             if part:
-                self.learners[mid].set_weights(part)
+                self.set_module_weights(mid, part)
 
     def set_module_weights(self, module_id: str, weights: dict[str, torch.Tensor]) -> None:
-        self.learners[module_id].set_weights(weights)
+        if module_id in self.learners:
+            self.learners[module_id].set_weights(weights)
+        else:
+            self.frozen[module_id].load_state_dict(weights)
 
     def get_state(self) -> dict[str, Any]:
         states = {mid: learner.get_state() for mid, learner in self.learners.items()}
-        first = next(iter(states.values()))["extra"]
+        extras = [s["extra"] for s in states.values()]
         return {
-            "module": {
-                k: v for mid, s in states.items() for k, v in prefixed(mid, s["module"]).items()
-            },
+            "module": self.get_weights(),
             "optimizer": {
                 f"{mid}/{k}": v for mid, s in states.items() for k, v in s["optimizer"].items()
             },
             "extra": {
-                "env_steps_lifetime": first["env_steps_lifetime"],
-                "num_updates_lifetime": sum(
-                    s["extra"]["num_updates_lifetime"] for s in states.values()
-                ),
+                "env_steps_lifetime": max((e["env_steps_lifetime"] for e in extras), default=0),
+                "num_updates_lifetime": sum(e["num_updates_lifetime"] for e in extras),
                 "modules": {mid: s["extra"] for mid, s in states.items()},
             },
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        modules = split_weights(state["module"], list(self.learners))
+        modules = split_weights(state["module"], self.module_ids)
+        for mid, module in self.frozen.items():
+            module.load_state_dict(modules[mid])
         extras = state["extra"].get("modules", {})
         for mid, learner in self.learners.items():
             prefix = f"{mid}/"

@@ -19,6 +19,10 @@ from rlrun.core.rl_module import RLModule, RLModuleSpec
 
 
 class MultiRLModule(nn.ModuleDict):
+    """Subclass it to wire modules together after they are built (e.g. one encoder shared by
+    several modules: examples/shared_encoder.py), and name the subclass in
+    `multi_agent.multi_rl_module_class`. Learners and runners build through it alike."""
+
     def __init__(self, modules: dict[str, RLModule]) -> None:
         super().__init__(modules)
 
@@ -35,13 +39,35 @@ class MultiRLModuleSpec:
     module_specs: dict[str, RLModuleSpec]
     algo_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     trainable: list[str] = field(default_factory=list)
+    multi_rl_module_class: str | None = None  # "pkg.module:Class", a MultiRLModule subclass
 
     def build(self) -> MultiRLModule:
-        return MultiRLModule({mid: spec.build() for mid, spec in self.module_specs.items()})
+        modules = {mid: spec.build() for mid, spec in self.module_specs.items()}
+        if self.multi_rl_module_class is None:
+            return MultiRLModule(modules)
+        from rlrun.algorithms.registry import load_attr
+
+        cls = load_attr(self.multi_rl_module_class)
+        return cls(modules)
 
     @property
     def module_ids(self) -> list[str]:
         return list(self.module_specs)
+
+
+@dataclass
+class PrebuiltSpec:
+    """A module spec whose `build()` hands out a module built already (one of a MultiRLModule's,
+    which may share layers with its siblings): what a multi-agent learner gives each learner."""
+
+    spec: RLModuleSpec
+    module: RLModule
+
+    def build(self) -> RLModule:
+        return self.module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.spec, name)
 
 
 def prefixed(module_id: str, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -18,7 +18,8 @@ MIN_IMAGE_SIDE = 8
 # A channel axis is at most this long when it comes first (e.g. 4 stacked Atari frames).
 MAX_LEADING_CHANNELS = 16
 SUPPORTED = (
-    "Box (a vector, or an image: HxWxC or CxHxW, or a uint8 HxW, sides >= 8), Discrete, "
+    "Box (a vector; an image, HxWxC or CxHxW or a uint8 HxW, sides >= 8; a smaller rank-3 Box "
+    "is flattened), Discrete, "
     "MultiDiscrete, MultiBinary, and Dict/Tuple of these"
 )
 # Default conv stacks by the image's shorter side (valid padding, [channels, kernel, stride]):
@@ -42,10 +43,12 @@ class ImageLayout:
 def image_layout(space: Any) -> ImageLayout | None:
     """The image layout of a Box, or None when the Box is a vector (to flatten into an MLP).
 
-    Rank 3 is always an image: HWC unless the first axis is clearly the channels (shorter
-    than the last and at most 16 long, as FrameStackObservation's [4, 84, 84]). Rank 2 is an
-    image only when uint8 with both sides >= 8 (a grayscale frame); other rank-2 Boxes are
-    vectors. Rank 4 and more, and images with a side under 8, cannot be encoded.
+    Rank 3 is an image: HWC unless the first axis is clearly the channels (shorter than the
+    last and at most 16 long, as FrameStackObservation's [4, 84, 84]); but with a side under
+    8 it is a board's planes (tic-tac-toe's 3x3x2), which a CNN's default filters do not fit
+    and an MLP over the flattened cells learns well: a vector. Rank 2 is an image only when
+    uint8 with both sides >= 8 (a grayscale frame); other rank-2 Boxes are vectors. Rank 4
+    and more cannot be encoded.
     """
     import numpy as np
 
@@ -61,7 +64,7 @@ def image_layout(space: Any) -> ImageLayout | None:
     else:
         raise unencodable(space, f"a rank-{len(shape)} Box")
     if min(layout.height, layout.width) < MIN_IMAGE_SIDE:
-        raise unencodable(space, f"an image of {layout.height}x{layout.width} (under 8x8)")
+        return None
     return layout
 
 

@@ -186,7 +186,10 @@ def load_module_weights(path: str | Path, spec: RLModuleSpec, key: str) -> dict[
     folder = Path(path).expanduser()
     module_id = key.rpartition(".")[2]
     if not (folder / "model.safetensors").exists():
-        meta = read_metadata(folder)
+        try:
+            meta = read_metadata(folder)
+        except CheckpointError as e:
+            raise ConfigError(f"{key}.checkpoint", str(path), str(e)) from None
         ids = list(meta["module_ids"])
         pick = module_id if module_id in ids else ids[0] if len(ids) == 1 else None
         if pick is None:

@@ -21,6 +21,7 @@ from rlrun.results.progress import (
     fmt_int,
     fmt_num,
     format_line,
+    format_modules,
     summary_lines,
 )
 
@@ -186,6 +187,10 @@ class RichConsole(ProgressConsole):
         grid.add_row("return mean", f"{fmt_num(s.return_mean)}  (best {fmt_num(s.best_return)})")
         if s.eval_return is not None:
             grid.add_row("eval return", fmt_num(s.eval_return))
+        if s.module_returns:
+            grid.add_row("module returns", format_modules(s.module_returns))
+        if s.eval_module_returns:
+            grid.add_row("eval module returns", format_modules(s.eval_module_returns))
         grid.add_row("episode len", fmt_num(s.episode_len))
         grid.add_row("steps/s", fmt_int(s.steps_per_s))
         grid.add_row("elapsed", fmt_duration(s.elapsed_s))

@@ -94,6 +94,8 @@ class Summary:
     best: list[float]  # each seed's best value of the metric
     env_steps: float | None  # mean over seeds of the last env-step count
     time_s: float | None  # mean over seeds of the last time_total_s
+    # Multi-agent runs: each module's last mean return, averaged over seeds.
+    module_returns: dict[str, float] = field(default_factory=dict)
 
     @property
     def final_mean(self) -> float:
@@ -350,7 +352,28 @@ def summarize(group: Group, metric: str, x: str, mode: str = "max") -> Summary:
         best=best,
         env_steps=float(np.mean(steps)) if steps else None,
         time_s=float(np.mean(times)) if times else None,
+        module_returns=_module_returns(group.trials),
     )
+
+
+MODULE_RETURNS_KEY = "env_runners/module_episode_returns_mean"
+
+
+def _module_returns(trials: Sequence[Trial]) -> dict[str, float]:
+    """Each module's last reported mean return per trial, averaged over the trials."""
+    per_module: dict[str, list[float]] = {}
+    for trial in trials:
+        last: dict[str, float] = {}
+        for result in trial.results:
+            node = result
+            for part in MODULE_RETURNS_KEY.split("/"):
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                last.update({k: float(v) for k, v in node.items() if as_number(v) is not None})
+        for mid, v in last.items():
+            if math.isfinite(v):
+                per_module.setdefault(mid, []).append(v)
+    return {mid: float(np.mean(vs)) for mid, vs in sorted(per_module.items())}
 
 
 def sort_best_first(summaries: list[Summary], mode: str = "max") -> list[Summary]:

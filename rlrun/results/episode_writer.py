@@ -34,15 +34,17 @@ _SUFFIX = {"json": "jsonl", "parquet": "parquet"}
 
 @dataclass
 class Episode:
-    """One finished episode of one sub-env: `obs` has one row more than the steps (the final)."""
+    """One finished episode of one sub-env (of one agent, in a multi-agent run): `obs` has one
+    row more than the steps (the final)."""
 
     runner_index: int
-    sub_env: int
+    sub_env: int  # multi-agent: the agent's stream (column = sub-env * agents + agent index)
     obs: np.ndarray  # [L + 1, ...]: what the module saw, the final observation last
     actions: np.ndarray  # [L, ...]: what the module sampled
     rewards: np.ndarray  # [L]
     terminated: bool
     truncated: bool
+    module_id: str | None = None  # multi-agent runs: the module that acted
 
 
 @dataclass
@@ -60,16 +62,17 @@ class _Open:
         self.rewards.append(ro[C.REWARDS][rows, j].copy())
 
     def finish(
-        self, key: tuple[int, int], final_obs: np.ndarray, terminated: bool, truncated: bool
+        self, key: tuple[str, int, int], final_obs: np.ndarray, terminated: bool, truncated: bool
     ) -> Episode:
         return Episode(
-            key[0],
             key[1],
+            key[2],
             tree.concat([*self.obs, tree.map_structure(lambda x: x[None], final_obs)]),
             np.concatenate(self.actions),
             np.concatenate(self.rewards),
             bool(terminated),
             bool(truncated),
+            key[0],
         )
 
 
@@ -77,7 +80,8 @@ class EpisodeCutter:
     """Cuts Rollouts into finished episodes, keeping unfinished ones between calls."""
 
     def __init__(self) -> None:
-        self._open: dict[tuple[int, int], _Open] = {}
+        # (module id, runner, column): a column is a sub-env, or an agent's stream in one.
+        self._open: dict[tuple[str, int, int], _Open] = {}
 
     @property
     def num_open(self) -> int:
@@ -88,8 +92,11 @@ class EpisodeCutter:
         sub-env), so they line up with `ro.episode_returns`."""
         if ro.fresh:
             # A (re)started runner: what its predecessor left open will never finish.
-            for key in [k for k in self._open if k[0] == ro.runner_index]:
+            for key in [k for k in self._open if k[1] == ro.runner_index]:
                 del self._open[key]
+        # Multi-agent module parts front-pad shorter streams with masked rows: those do not
+        # end the episode the stream carried over from the last fragment.
+        padded = ro.columns is not None
         valid = ro[C.VALID]
         done = ro[C.TERMINATEDS] | ro[C.TRUNCATEDS]
         # A recreated sub-env's step is dropped (invalid) but flagged truncated; the episode
@@ -98,10 +105,11 @@ class EpisodeCutter:
         T = ro.num_steps
         finished: list[tuple[int, int, Episode]] = []
         for j in range(ro.num_envs):
-            key = (ro.runner_index, j)
+            column = j if ro.columns is None else int(ro.columns[j])
+            key = (ro.module_id, ro.runner_index, column)
             current = self._open.pop(key, None)
-            for start, end in _valid_runs(valid[:, j]):
-                if start > 0:
+            for k, (start, end) in enumerate(_valid_runs(valid[:, j])):
+                if start > 0 and not (padded and k == 0):
                     current = None  # an invalid row came first: the open episode ended there
                 for s, e in _split_at(start, end, np.flatnonzero(done[start : end + 1, j]) + start):
                     current = current or _Open()
@@ -211,6 +219,10 @@ class EpisodeWriter:
         self._obs_to_record = obs_to_record
         self._actions_to_env = actions_to_env
         self.cutter = EpisodeCutter()
+        # Multi-agent runs: the env's agent ids (a stream's column = sub-env * len + index) and
+        # each module's actions-to-env step.
+        self.agents: list[Any] | None = None
+        self.module_actions_to_env: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         self.num_episodes = 0  # written (or buffered) so far; the next episode's index
         self.files: list[Path] = []
         self._file: Any = None  # the open text file (json) or pyarrow ParquetWriter
@@ -235,20 +247,28 @@ class EpisodeWriter:
             raise RuntimeError("the episode writer is closed")
         n = 0
         for ro in rollouts:
-            for episode in self.cutter.add(ro):
-                self._add(self.record(episode, iteration))
-                n += 1
+            for part in ro.module_parts():
+                for episode in self.cutter.add(part):
+                    self._add(self.record(episode, iteration))
+                    n += 1
         return n
 
     def record(self, ep: Episode, iteration: int) -> dict[str, Any]:
         """The stored form of one episode (numpy arrays; `_add` turns them into lists)."""
         obs = ep.obs if self._obs_to_record is None else self._obs_to_record(ep.obs)
-        actions = ep.actions if self._actions_to_env is None else self._actions_to_env(ep.actions)
+        to_env = self._actions_to_env
+        if self.agents is not None:
+            to_env = self.module_actions_to_env.get(ep.module_id or "")
+        actions = ep.actions if to_env is None else to_env(ep.actions)
+        sub_env, agent = ep.sub_env, None
+        if self.agents is not None:  # multi-agent: the stream is one agent of one sub-env
+            sub_env, k = divmod(ep.sub_env, len(self.agents))
+            agent = self.agents[k]
         rec = {
             "env_id": self.env_id,
             "episode_index": self.num_episodes,
             "env_runner_index": ep.runner_index,
-            "sub_env_index": ep.sub_env,
+            "sub_env_index": sub_env,
             "seed": self.seed,
             "iteration": iteration,
             "length": len(ep.rewards),
@@ -260,6 +280,9 @@ class EpisodeWriter:
             "actions": np.asarray(actions),
             "rewards": ep.rewards,
         }
+        if self.agents is not None:
+            rec["agent_id"] = agent
+            rec["module_id"] = ep.module_id
         self.num_episodes += 1
         return rec
 
@@ -369,31 +392,21 @@ def episode_writer_for(
     experiment runner renames it to its trial's folder name before training starts."""
     if not config.get("output"):
         return None
-    import gymnasium as gym
-
-    from rlrun.connectors.module_to_env import build_module_to_env
+    from rlrun.core.multi_rl_module import MultiRLModuleSpec
     from rlrun.results.trial import trial_name
 
     env_id = str(config["env"]["id"])
     obs_filter = str(config["env_runner"].get("observation_filter", "NoFilter"))
-    obs_to_record = None
-    if config.get("output_format") == "parquet" and isinstance(
-        module_spec.observation_space, gym.spaces.Dict | gym.spaces.Tuple
-    ):
-        from rlrun.errors import ConfigError
-
-        raise ConfigError(
-            "output_format",
-            "parquet",
-            f"cannot hold a Dict/Tuple observation ({module_spec.observation_space}) in one "
-            "column yet; use output_format=json, which writes it as nested objects",
-        )
-    actions_to_env = None
-    if isinstance(module_spec.action_space, gym.spaces.Box):
-        # Box actions as the env received them: clipped (Gaussian) or rescaled (squashed).
-        dist_cls = module_spec.build().action_dist_cls
-        actions_to_env = build_module_to_env(module_spec.action_space, dist_cls)
-    return EpisodeWriter(
+    specs = (
+        module_spec.module_specs
+        if isinstance(module_spec, MultiRLModuleSpec)
+        else {"": module_spec}
+    )
+    if config.get("output_format") == "parquet":
+        for spec in specs.values():
+            _check_parquet_obs(spec.observation_space)
+    to_env = {mid: _actions_to_env(spec) for mid, spec in specs.items()}
+    writer = EpisodeWriter(
         config["output"],
         trial_name(config["algo"]["name"], env_id),
         config.get("output_format", "json"),
@@ -401,6 +414,41 @@ def episode_writer_for(
         env_id=env_id,
         seed=config.get("seed"),
         observation_filter=obs_filter,
-        obs_to_record=obs_to_record,
-        actions_to_env=actions_to_env,
+        obs_to_record=None,
+        actions_to_env=to_env.get(""),
     )
+    if isinstance(module_spec, MultiRLModuleSpec):
+        from rlrun.env.multi_agent.env import agent_spaces, make_multi_agent_env
+
+        probe = make_multi_agent_env(config["env"])
+        try:
+            writer.agents = list(agent_spaces(probe)[0])
+        finally:
+            probe.close()
+        writer.module_actions_to_env = {k: v for k, v in to_env.items() if v is not None}
+    return writer
+
+
+def _check_parquet_obs(space: Any) -> None:
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
+        from rlrun.errors import ConfigError
+
+        raise ConfigError(
+            "output_format",
+            "parquet",
+            f"cannot hold a Dict/Tuple observation ({space}) in one column yet; use "
+            "output_format=json, which writes it as nested objects",
+        )
+
+
+def _actions_to_env(spec: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Box actions as the env received them: clipped (Gaussian) or rescaled (squashed)."""
+    import gymnasium as gym
+
+    from rlrun.connectors.module_to_env import build_module_to_env
+
+    if not isinstance(spec.action_space, gym.spaces.Box):
+        return None
+    return build_module_to_env(spec.action_space, spec.build().action_dist_cls)

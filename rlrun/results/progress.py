@@ -11,7 +11,7 @@ import re
 import shlex
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rlrun.results.flatten import as_number, get_number
@@ -36,6 +36,9 @@ class Snapshot:
     eval_return: float | None
     progress: float | None  # 0..1 toward the nearest stop criterion, None if none is known
     progress_text: str
+    # Multi-agent runs: mean return per module, in training and (when it ran) evaluation.
+    module_returns: dict[str, float] = field(default_factory=dict)
+    eval_module_returns: dict[str, float] = field(default_factory=dict)
 
 
 class ProgressTracker:
@@ -75,6 +78,10 @@ class ProgressTracker:
             eval_return=get_number(result, EVAL_RETURN_METRIC),
             progress=progress,
             progress_text=progress_text,
+            module_returns=_numbers(result, "env_runners/module_episode_returns_mean"),
+            eval_module_returns=_numbers(
+                result, "evaluation/env_runners/module_episode_returns_mean"
+            ),
         )
         return self.last
 
@@ -152,12 +159,31 @@ def format_line(s: Snapshot) -> str:
     ]
     if s.eval_return is not None:
         parts.append(f"eval {fmt_num(s.eval_return)}")
+    if s.module_returns:
+        parts.append(f"modules {format_modules(s.module_returns)}")
+    if s.eval_module_returns:
+        parts.append(f"eval modules {format_modules(s.eval_module_returns)}")
     parts += [
         f"len {fmt_num(s.episode_len)}",
         f"{fmt_int(s.steps_per_s)} steps/s",
         fmt_duration(s.elapsed_s),
     ]
     return " | ".join(parts)
+
+
+def format_modules(returns: Mapping[str, float]) -> str:
+    """`p0 451.2, p1 398.0`: each module's mean return."""
+    return ", ".join(f"{mid} {fmt_num(v)}" for mid, v in returns.items())
+
+
+def _numbers(result: Mapping[str, Any], path: str) -> dict[str, float]:
+    """The numbers under a nested result key (e.g. module id -> return), by key."""
+    node: Any = result
+    for part in path.split("/"):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        return {}
+    return {str(k): float(v) for k, v in node.items() if isinstance(v, int | float)}
 
 
 def summary_lines(

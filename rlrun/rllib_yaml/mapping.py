@@ -285,8 +285,9 @@ WHY_NOT: dict[str, str] = {
     "training_intensity": "null means RLlib's 'natural' ratio; give a number",
     "evaluation_duration": "rlrun needs a number of episodes or timesteps",
     "n_step": "rlrun needs one n (RLlib draws n per sample from a range)",
-    "multiagent": "rlrun is single-agent",
-    "policies": "rlrun is single-agent",
+    "multiagent": "RLlib files give the mapping as Python code: set rlrun's multi_agent.* "
+    "(docs/multi_agent.md)",
+    "policies": "set rlrun's multi_agent.policies (docs/multi_agent.md)",
     "callbacks": "RLlib callbacks cannot run in rlrun",
     "callbacks_class": "RLlib callbacks cannot run in rlrun",
     "min_time_s_per_iteration": "rlrun sizes iterations in env steps",

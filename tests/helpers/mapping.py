@@ -27,3 +27,10 @@ def unknown_id(agent_id: Any, episode: Any, **kwargs: Any) -> str:
 
 def raises(agent_id: Any, episode: Any, **kwargs: Any) -> str:
     raise KeyError(f"no rule for {agent_id!r}")
+
+
+def swap_each_episode(agent_id: Any, episode: Any, **kwargs: Any) -> str:
+    """TurnBasedGuess self-play: p0 -> A and p1 -> B in even episodes, swapped in odd ones
+    (by the counter that ends the episode's id)."""
+    k = int(str(episode.id_).rsplit("-", 1)[-1])
+    return "A" if (agent_id == "p0") == (k % 2 == 0) else "B"

@@ -81,3 +81,37 @@ class StepCounterModule(RLModule):
 
     def forward_train(self, batch: Batch) -> Batch:
         return self._forward(batch)
+
+
+class FlatMaskedModule(RLModule):
+    """Linear policy and value heads over every leaf of the observation, flattened; the Dict
+    leaf named by `action_mask_key` (PettingZoo's classic games) masks the logits instead."""
+
+    def setup(self) -> None:
+        from gymnasium import spaces
+
+        space = self.observation_space
+        leaves = space.spaces if isinstance(space, spaces.Dict) else {None: space}
+        self.mask_key = self.model_config.get("action_mask_key")
+        self.keys = [k for k in leaves if k != self.mask_key]
+        n_in = sum(obs_dim(leaves[k]) for k in self.keys)
+        n_out = self.action_dist_cls.required_input_dim(self.action_space)
+        self.pi = nn.Linear(n_in, n_out)
+        self.vf = nn.Linear(n_in, 1)
+
+    def _heads(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(obs, dict):
+            x = obs.float().flatten(1)
+        else:
+            x = torch.cat([obs[k].float().flatten(1) for k in self.keys], dim=1)
+        logits = self.pi(x)
+        if isinstance(obs, dict) and self.mask_key:
+            logits = logits.masked_fill(obs[self.mask_key] == 0, -1e9)
+        return logits, self.vf(x).squeeze(-1)
+
+    def forward_exploration(self, batch: Batch) -> Batch:
+        return {ACTION_DIST_INPUTS: self._heads(batch[OBS])[0]}
+
+    def forward_train(self, batch: Batch) -> Batch:
+        logits, values = self._heads(batch[OBS])
+        return {ACTION_DIST_INPUTS: logits, VF_PREDS: values}

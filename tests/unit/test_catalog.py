@@ -206,7 +206,6 @@ def test_malformed_conv_filters(bad):
     [
         (gym.spaces.Text(5), "Text"),
         (Box(0, 1, (2, 3, 4, 5), np.float32), "rank-4"),
-        (image((4, 4, 3)), "under 8x8"),
         (Dict({"ok": Discrete(2), "bad": gym.spaces.Text(3)}), "Text at bad"),
     ],
 )
@@ -217,6 +216,15 @@ def test_unencodable_spaces(space, what):
     assert msg.startswith("env.id=MyEnv-v0") and what in msg and "MultiDiscrete" in msg, msg
     with pytest.raises(ConfigError, match="env.id"):
         build_encoder(space, model_config())
+
+
+def test_a_small_rank3_box_is_a_board_flattened_into_the_mlp():
+    """Tic-tac-toe's 3x3x2 planes: no CNN fits, an MLP over the 18 cells does."""
+    space = image((3, 3, 2))
+    check_encodable(space, model_config())
+    encoder = build_encoder(space, model_config(fcnet_hiddens=[8]))
+    out = encoder(torch.zeros(5, 3, 3, 2, dtype=torch.uint8))
+    assert out.shape == (5, encoder.out_dim)
 
 
 def test_a_dict_holding_only_the_mask_is_refused():

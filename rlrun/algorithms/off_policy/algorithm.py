@@ -84,15 +84,17 @@ class OffPolicyAlgorithm(Algorithm):
 
     def training_step(self) -> dict[str, Any]:
         target = int(self.algo_config["min_sample_timesteps_per_iteration"])
-        sampled = 0
+        sampled = sampled_env_steps = 0
         rounds: dict[str, list[dict[str, float]]] = {}
         while sampled < target:
             with self.timer("env_runner_sampling_timer"):
                 rollouts = self.sample_fragments(self.fragment_length())
-                steps = self.count_steps(rollouts)
+                env_steps = sum(r.env_steps for r in rollouts)
                 added = self._store(rollouts)
-            sampled += steps
-            self.num_env_steps_sampled_lifetime += steps
+            # The iteration's size counts env steps, or agent steps (multi_agent.count_steps_by).
+            sampled += self.count_steps(rollouts)
+            sampled_env_steps += env_steps
+            self.num_env_steps_sampled_lifetime += env_steps
             if self.num_env_steps_sampled_lifetime >= int(self.algo_config["learning_starts"]):
                 with self.timer("learner_update_timer"):
                     m = self._replay_and_update(added)
@@ -102,7 +104,7 @@ class OffPolicyAlgorithm(Algorithm):
                     self.sync_weights()
         return {
             "learners": {mid: _average_rounds(ms) for mid, ms in rounds.items()},
-            "num_env_steps_sampled": sampled,
+            "num_env_steps_sampled": sampled_env_steps,
             "replay": {
                 "size": sum(len(b) for b in self.replays.values()),
                 "capacity": sum(b.capacity for b in self.replays.values()),

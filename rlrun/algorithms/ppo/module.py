@@ -61,9 +61,20 @@ class PPOModule(RLModule):
         # Sampling calls forward_exploration once per env step: for a vector observation
         # (an MLP encoder, no mask) run the encoder's and the head's layers as one flat list,
         # saving two module calls (~10%) per step. Not registered: the same layers, no copies.
+        self._build_fast_path()
+
+    def _build_fast_path(self) -> None:
         self._pi_layers: tuple[nn.Module, ...] | None = None
         if isinstance(self.encoder, MLPEncoder) and not self.recurrent and self.mask_key is None:
             object.__setattr__(self, "_pi_layers", (*self.encoder, *self.pi_head))
+
+    def set_encoder(self, encoder: nn.Module, vf_encoder: nn.Module | None = None) -> None:
+        """Encode with `encoder` (and the value with `vf_encoder`, unless vf_share_layers):
+        e.g. layers shared with other modules (examples/shared_encoder.py)."""
+        self.encoder = encoder
+        if vf_encoder is not None and not self.shared:
+            self.vf_encoder = vf_encoder
+        self._build_fast_path()
 
     def get_initial_state(self) -> dict[str, torch.Tensor]:
         if not self.recurrent:

@@ -97,7 +97,7 @@ class MultiAgentEnvRunner:
         }  # fmt: skip
         self._convert = {m: _obs_converter(self._obs_space[m]) for m in ids}
         self._initial = {m: self.module[m].get_initial_state() or None for m in ids}
-        self._mapping = _load_mapping(runner_cfg.get("_policy_mapping_fn"), ids)
+        self._mapping = load_mapping(runner_cfg.get("_policy_mapping_fn"), ids)
         # Modules that learn get rows; frozen ones only act.
         self._recorded = set(module_spec.trainable)
         self.env_to_module = ConnectorPipeline([])  # connectors are single-agent only (for now)
@@ -255,6 +255,8 @@ class MultiAgentEnvRunner:
             for part in segments_to_rollouts(mid, segs, self._obs_space[mid], self._act_space[mid])
         ]
         self._segments = {}
+        for part in parts:  # where the part came from, for replay columns and episode output
+            part.runner_index, part.fresh = self.worker_index, fresh
         env_steps = int(num_steps) * self.num_envs
         self.num_env_steps_lifetime += env_steps
         return self._carrier(parts, env_steps, agent_steps, fresh)
@@ -318,9 +320,22 @@ class MultiAgentEnvRunner:
                         returns.append(ret)
                         lengths.append(ep.length)
                         done_count[i] += 1
+                        self._log_returns(ep)
         self._episodes = None  # the next sample() starts from fresh episodes
         self._record = True
         return returns, lengths
+
+    def _log_returns(self, ep: EpisodeInfo) -> None:
+        """An evaluation episode's returns by agent and by module, as RLlib reports them
+        (evaluation/env_runners/agent_episode_returns_mean/<agent>, ...)."""
+        per_module: dict[str, float] = {}
+        for agent, ret in ep.agent_returns.items():
+            self.metrics.log_value(f"agent_episode_returns_mean/{agent}", ret)
+            mid = ep.agent_modules.get(agent)
+            if mid is not None:
+                per_module[mid] = per_module.get(mid, 0.0) + ret
+        for mid, ret in per_module.items():
+            self.metrics.log_value(f"module_episode_returns_mean/{mid}", ret)
 
     def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
         self._episodes = None
@@ -366,12 +381,19 @@ class MultiAgentEnvRunner:
             env.close()
 
 
-def _load_mapping(path: str | None, module_ids: list[str]) -> Callable[..., str]:
+def load_mapping(
+    path: str | None, module_ids: list[str], key: str = "multi_agent.policy_mapping_fn"
+) -> Callable[..., str]:
     """The user's mapping function, or RLlib's default: every agent to the one module."""
     if path:
-        from rlrun.algorithms.registry import load_attr
+        from rlrun.callbacks.hooks import load_attr_path
 
-        return load_attr(path)
+        fn = load_attr_path(key, path, "pkg.module:function, fn(agent_id, episode, **kwargs)")
+        if not callable(fn):
+            from rlrun.errors import ConfigError
+
+            raise ConfigError(key, path, f"is a {type(fn).__name__}, not a function")
+        return fn
     only = module_ids[0]
     return lambda agent_id, episode, **kwargs: only
 

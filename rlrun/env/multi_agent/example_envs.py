@@ -56,8 +56,13 @@ class MultiAgentCartPole:
     ) -> tuple[MultiAgentDict, MultiAgentDict]:
         obs, infos = {}, {}
         for i, pole in enumerate(self._poles):
-            # Distinct seeds, or every pole would start in the same state.
-            obs[i], infos[i] = pole.reset(seed=None if seed is None else seed + i)
+            # Pole 0 takes the seed itself (one agent is then exactly CartPole-v1), the others
+            # one drawn from (seed, i): `seed + i` would give pole 1 of the env seeded s the
+            # start of pole 0 of the env seeded s+1 (runners seed their envs s, s+1, ...).
+            pole_seed = seed
+            if seed is not None and i > 0:
+                pole_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+            obs[i], infos[i] = pole.reset(seed=pole_seed)
         self.agents = list(self.possible_agents)
         self._steps = [0] * len(self._poles)
         return obs, infos

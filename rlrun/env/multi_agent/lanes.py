@@ -80,7 +80,14 @@ def take_closed(lane: Lane, initial_state: Any) -> Segment | None:
         return None
     rows, lane.rows = lane.rows[: lane.n_closed], lane.rows[lane.n_closed :]
     lane.n_closed = 0
-    boot_obs = lane.pending_obs if lane.pending_obs is not None else rows[-1][OBS]
+    # The observation after the segment's last row: an open row's own (the agent acted on it
+    # again), else the one it waits to act on, else (its episode ended) the final row's.
+    if lane.rows:
+        boot_obs = lane.rows[0][OBS]
+    elif lane.pending_obs is not None:
+        boot_obs = lane.pending_obs
+    else:
+        boot_obs = rows[-1][OBS]
     if initial_state is None:
         boot_state = None
     elif lane.rows:  # an open row stays: the state its act started from follows the segment
