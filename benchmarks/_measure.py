@@ -3,9 +3,11 @@ markdown tables, the machine's description. No third-party imports."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import threading
@@ -87,6 +89,7 @@ def run_measured(
     cwd: str | None = None,
     poll_s: float = 0.05,
     timeout_s: float | None = None,
+    new_session: bool = False,
 ) -> ProcResult:
     """Run `cmd`, timing it from just before it starts until it exits, and its peak memory.
 
@@ -98,13 +101,17 @@ def run_measured(
     For a single-process run (rlrun's local mode) the first is the answer. Not wait4's
     ru_maxrss: Linux carries the parent's high-water mark through fork and exec into it, so
     every child of a big parent (run_all.py once it has imported Ray) would read as that big.
+    `new_session`: start the child in a session (and process group) of its own, and on a
+    timeout kill that whole group, not just the child (a Ray driver's raylet, GCS and workers).
     """
     out_f = open(_tmpfile(), "w+")  # noqa: SIM115 - closed below
     err_f = open(_tmpfile(), "w+")  # noqa: SIM115
     reaped: dict[str, object] = {}
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
+    proc = subprocess.Popen(
+        cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd, start_new_session=new_session
+    )
 
     def reap() -> None:
         # A blocking waitpid in its own thread: the exit time is exact, not rounded up to a poll.
@@ -115,13 +122,21 @@ def run_measured(
     waiter = threading.Thread(target=reap, daemon=True)
     waiter.start()
     peak_sampled = peak_hwm = 0
-    while waiter.is_alive():
-        peak_hwm = max(peak_hwm, _high_water_bytes(proc.pid))
-        peak_sampled = max(peak_sampled, _tree_rss_bytes(proc.pid))
-        waiter.join(poll_s)
-        if timeout_s is not None and time.perf_counter() - t0 > timeout_s and waiter.is_alive():
-            proc.kill()
+    try:
+        while waiter.is_alive():
+            peak_hwm = max(peak_hwm, _high_water_bytes(proc.pid))
+            peak_sampled = max(peak_sampled, _tree_rss_bytes(proc.pid))
+            waiter.join(poll_s)
+            late = timeout_s is not None and time.perf_counter() - t0 > timeout_s
+            if late and waiter.is_alive():
+                _kill(proc, new_session)
+    except BaseException:  # Ctrl-C: a child in a session of its own would not get it
+        if new_session:
+            _kill(proc, True)
+        raise
     waiter.join()
+    if new_session:
+        _kill(proc, True)  # whatever of the group outlived its leader (a crashed Ray driver)
     proc.returncode = os.waitstatus_to_exitcode(reaped["status"])  # type: ignore[arg-type]
     out_f.seek(0)
     err_f.seek(0)
@@ -136,6 +151,14 @@ def run_measured(
         stdout=stdout,
         stderr=stderr,
     )
+
+
+def _kill(proc: subprocess.Popen, group: bool) -> None:
+    if not group:
+        proc.kill()
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the session's group id is the leader's pid
 
 
 def _tmpfile() -> str:

@@ -4,10 +4,13 @@
     .venv/bin/python benchmarks/run_all.py --quick    # 1 seed, 2 repetitions: a smoke check
     .venv/bin/python benchmarks/run_all.py --no-ray   # without ray_scaling.py
     .venv/bin/python benchmarks/run_all.py --no-off-policy   # without off_policy.py
+    .venv/bin/python benchmarks/run_all.py --no-multi-agent  # without multi_agent.py
 
 The baselines of time_to_solve.py and off_policy.py are Stable-Baselines3 (the `bench` extra:
 pip install -e '.[bench]'). Without it the rlrun side still runs and RESULTS.md marks the
-baselines as not measured. --quick runs off_policy.py without its (slow) baseline.
+baselines as not measured. --quick runs off_policy.py without its (slow) baseline. The baseline
+of multi_agent.py is RLlib 2.60 in a virtualenv of its own (--rllib-python, default
+/work/rllib_venv/bin/python; see benchmarks/README.md); without it RESULTS.md says so.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import multi_agent  # noqa: E402
 import off_policy  # noqa: E402
 import ray_scaling  # noqa: E402
 import sampler_efficiency  # noqa: E402
@@ -54,6 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-pendulum", action="store_true")
     ap.add_argument("--no-ray", action="store_true", help="skip ray_scaling.py")
     ap.add_argument("--no-off-policy", action="store_true", help="skip off_policy.py")
+    ap.add_argument("--no-multi-agent", action="store_true", help="skip multi_agent.py")
+    ap.add_argument(
+        "--rllib-python",
+        type=Path,
+        default=multi_agent.DEFAULT_RLLIB_PYTHON,
+        help="multi_agent.py's RLlib virtualenv Python (default %(default)s)",
+    )
+    ap.add_argument("--no-rllib", action="store_true", help="multi_agent.py without RLlib")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -73,14 +85,14 @@ def main(argv: list[str] | None = None) -> None:
     mach_before = machine()
     t0 = time.perf_counter()
 
-    print(f"[1/4] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
+    print(f"[1/5] time to solve CartPole-v1, seeds {seeds} (interleaved rlrun / SB3)", flush=True)
     tts = time_to_solve.run(
         seeds, with_sb3=True, sb3_threads=args.sb3_threads, log=lambda m: print(m, flush=True)
     )
     tts_md = time_to_solve.report(tts)
     print("\n" + tts_md + "\n", flush=True)
 
-    print(f"[2/4] sampler efficiency, {reps} repetitions per case", flush=True)
+    print(f"[2/5] sampler efficiency, {reps} repetitions per case", flush=True)
     samp = sampler_efficiency.run(
         reps, args.steps, not args.no_pendulum, log=lambda m: print(m, flush=True)
     )
@@ -94,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         ray_opts["reps"] = args.reps
     ray_md = "Not measured (`--no-ray`)."
     if not args.no_ray:
-        print("[3/4] Ray scaling: local vs remote env runners", flush=True)
+        print("[3/5] Ray scaling: local vs remote env runners", flush=True)
         ray_res = ray_scaling.run(**ray_opts, log=lambda m: print(m, flush=True))
         ray_md = ray_scaling.report(ray_res)
         print("\n" + ray_md + "\n", flush=True)
@@ -106,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     off_res = None
     if not args.no_off_policy:
         print(
-            f"[4/4] off-policy time to solve, DQN CartPole-v1 and SAC Pendulum-v1, seeds {seeds}"
+            f"[4/5] off-policy time to solve, DQN CartPole-v1 and SAC Pendulum-v1, seeds {seeds}"
             + (" (interleaved rlrun / SB3)" if off_opts["with_sb3"] else " (rlrun only)"),
             flush=True,
         )
@@ -118,6 +130,31 @@ def main(argv: list[str] | None = None) -> None:
         )
         off_md = off_policy.report(off_res)
         print("\n" + off_md + "\n", flush=True)
+
+    # Multi-agent: its own sizes (multi_agent.FULL / QUICK), one repetition per seed of this run.
+    ma_opts = multi_agent.sizes(args.quick)
+    ma_opts["repeats"] = len(seeds)
+    if args.reps:
+        ma_opts["sampler_reps"] = args.reps
+    rllib_python = None if args.no_rllib else args.rllib_python
+    ma_md = "Not measured (`--no-multi-agent`)."
+    ma_res = None
+    if not args.no_multi_agent:
+        print(
+            f"[5/5] multi-agent CartPole, agents {ma_opts['agents']}, {ma_opts['repeats']} "
+            "repetition(s) (interleaved rlrun / RLlib), and the multi-agent sampler",
+            flush=True,
+        )
+        ma_res = multi_agent.run(
+            repeats=ma_opts["repeats"],
+            agents=ma_opts["agents"],
+            rllib_python=rllib_python,
+            sampler_reps=ma_opts["sampler_reps"],
+            sampler_steps=ma_opts["sampler_steps"],
+            log=lambda m: print(m, flush=True),
+        )
+        ma_md = multi_agent.report(ma_res)
+        print("\n" + ma_md + "\n", flush=True)
 
     elapsed = time.perf_counter() - t0
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -131,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
         "numpy": _version("numpy"),
         "stable-baselines3": _version("stable-baselines3"),
     }
+    if ma_res is not None and ma_res["rllib"]["ok"]:
+        v = ma_res["rllib"]["versions"]
+        versions["RLlib's venv (multi_agent.py)"] = (
+            f"ray {v['ray']}, torch {v['torch']}, gymnasium {v['gymnasium']}, numpy {v['numpy']}"
+        )
     mark = tts["mark"]
     off_sb3 = off_res is not None and off_res["with_sb3"]
     md = [
@@ -193,6 +235,18 @@ def main(argv: list[str] | None = None) -> None:
                 f"{py} benchmarks/off_policy.py --seeds {seeds_s}"
                 + ("" if off_opts["with_sb3"] else " --no-sb3")
                 + f" --sb3-threads {args.sb3_threads}"
+            ]
+        ),
+        *(
+            []
+            if args.no_multi_agent
+            else [
+                f"{py} benchmarks/multi_agent.py --repeats {ma_opts['repeats']} --agents "
+                + " ".join(map(str, ma_opts["agents"]))
+                + f" --sampler-reps {ma_opts['sampler_reps']}"
+                + f" --sampler-steps {ma_opts['sampler_steps']}"
+                + (" --no-rllib" if args.no_rllib else f" --rllib-python {args.rllib_python}")
+                + "   # its section lists the commands it starts"
             ]
         ),
         "# what time_to_solve.py starts, per seed S (each a fresh process, timed start to exit):",
@@ -270,6 +324,23 @@ def main(argv: list[str] | None = None) -> None:
         "criterion" + ("." if off_sb3 or off_res is None else " (not measured in this run)."),
         "",
         off_md,
+        "",
+        "## 5. Multi-agent CartPole: rlrun against RLlib's own example",
+        "",
+        "Time from process start to the stop at a summed `env_runners/episode_return_mean` of "
+        "400 per agent (800 for 2 agents, 1600 for 4): `rlrun train experiment="
+        "multi_agent_cartpole_ppo` / `multi_agent_cartpole_4_ppo` against RLlib 2.60's "
+        "`rllib/examples/multi_agent/multi_agent_cartpole.py` (its own virtualenv), interleaved; "
+        "and the agent steps/s of rlrun's MultiAgentEnvRunner against the single-agent "
+        "EnvRunner stepping as many CartPoles. Aim (the issue): rlrun >= 10x faster than RLlib "
+        "for 2 agents."
+        + (
+            ""
+            if ma_res is None or ma_res["rllib"]["ok"]
+            else " **RLlib was not measured in this run** (" + ma_res["rllib"]["reason"] + ")."
+        ),
+        "",
+        ma_md,
         "",
         "## Targets (issue 2, 2-core CPU machine)",
         "",

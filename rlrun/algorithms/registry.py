@@ -7,9 +7,9 @@ from typing import Any
 
 # name -> (config dataclass, Algorithm class), as "module:attr" so they load lazily.
 ALGORITHMS: dict[str, tuple[str, str]] = {
-    "PPO": ("rlrun.algorithms.ppo.config:PPOConfig", "rlrun.algorithms.ppo.algorithm:PPO"),
-    "DQN": ("rlrun.algorithms.dqn.config:DQNConfig", "rlrun.algorithms.dqn.algorithm:DQN"),
-    "SAC": ("rlrun.algorithms.sac.config:SACConfig", "rlrun.algorithms.sac.algorithm:SAC"),
+    "PPO": ("rlrun.algorithms.ppo.config:PPOSchema", "rlrun.algorithms.ppo.algorithm:PPO"),
+    "DQN": ("rlrun.algorithms.dqn.config:DQNSchema", "rlrun.algorithms.dqn.algorithm:DQN"),
+    "SAC": ("rlrun.algorithms.sac.config:SACSchema", "rlrun.algorithms.sac.algorithm:SAC"),
 }
 
 

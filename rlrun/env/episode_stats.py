@@ -31,6 +31,7 @@ class EpisodeStats:
         self.agent_returns: dict[str, deque[float]] = {}
         self.module_returns: dict[str, deque[float]] = {}
         self.agent_steps_lifetime: dict[str, int] = {}
+        self.module_steps_lifetime: dict[str, int] = {}
 
     def add(self, rollout: Rollout) -> None:
         self.returns.extend(rollout.episode_returns)
@@ -47,8 +48,12 @@ class EpisodeStats:
         ):
             for key, values in new.items():
                 windows.setdefault(key, deque(maxlen=self.window)).extend(values)
-        for agent, n in rollout.agent_steps.items():
-            self.agent_steps_lifetime[agent] = self.agent_steps_lifetime.get(agent, 0) + n
+        for counts, new_counts in (
+            (self.agent_steps_lifetime, rollout.agent_steps),
+            (self.module_steps_lifetime, rollout.module_steps),
+        ):
+            for key, n in new_counts.items():
+                counts[key] = counts.get(key, 0) + n
 
     def metrics(self) -> dict[str, float]:
         """Stats over the window, and episodes finished since the last call."""
@@ -74,6 +79,9 @@ class EpisodeStats:
             out["num_agent_steps_sampled_lifetime"] = dict(
                 sorted(self.agent_steps_lifetime.items())
             )
+            out["num_module_steps_sampled_lifetime"] = dict(
+                sorted(self.module_steps_lifetime.items())
+            )
         if self.custom:
             # A built-in stat keeps its name; a logged key of the same name is not reported.
             return {**self.custom.reduce(), **out}
@@ -89,6 +97,7 @@ class EpisodeStats:
             "agent_returns_window": {k: list(v) for k, v in self.agent_returns.items()},
             "module_returns_window": {k: list(v) for k, v in self.module_returns.items()},
             "agent_steps_lifetime": dict(self.agent_steps_lifetime),
+            "module_steps_lifetime": dict(self.module_steps_lifetime),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -108,4 +117,7 @@ class EpisodeStats:
                 windows[k] = deque(v, maxlen=self.window)
         self.agent_steps_lifetime = {
             k: int(v) for k, v in state.get("agent_steps_lifetime", {}).items()
+        }
+        self.module_steps_lifetime = {
+            k: int(v) for k, v in state.get("module_steps_lifetime", {}).items()
         }

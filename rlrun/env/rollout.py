@@ -46,6 +46,7 @@ class Rollout:
     agent_episode_returns: dict[str, list[float]] = field(default_factory=dict)
     module_episode_returns: dict[str, list[float]] = field(default_factory=dict)
     agent_steps: dict[str, int] = field(default_factory=dict)  # per agent id, this fragment
+    module_steps: dict[str, int] = field(default_factory=dict)  # per module id, this fragment
 
     @property
     def num_steps(self) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from rlrun.algorithms.ppo.config import PPOConfig
+from rlrun.algorithms.ppo.config import PPOSchema
 from rlrun.config.compose import compose, load_config_file, rewrite_env_overrides
 from rlrun.config.paths import (
     conf_dir,
@@ -56,7 +56,7 @@ def test_yaml_only_overrides_schema_defaults() -> None:
     """With no overrides the composed tree equals the dataclass defaults: each default has one home."""
     cfg = compose([])
     expected = OmegaConf.structured(RootConfig)
-    expected.algo = OmegaConf.structured(PPOConfig)
+    expected.algo = OmegaConf.structured(PPOSchema)
     assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected)
     assert cfg.algo.name == "PPO" and cfg.env.id == "CartPole-v1"
     assert cfg.results_dir == "~/ray_results" and cfg.seed == 0
@@ -130,7 +130,7 @@ def test_saved_config_round_trips(tmp_path: Path) -> None:
     path.write_text(OmegaConf.to_yaml(cfg))
     loaded = load_config_file(path)
     assert loaded == cfg
-    assert OmegaConf.get_type(loaded.algo) is PPOConfig
+    assert OmegaConf.get_type(loaded.algo) is PPOSchema
 
 
 @pytest.mark.parametrize(

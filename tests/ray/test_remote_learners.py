@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlrun.algorithms.ppo.config import PPOConfig
+from rlrun.algorithms.ppo.config import PPOSchema
 from rlrun.algorithms.ppo.learner import PPOLearner
 from rlrun.core import columns as C
 from rlrun.core.learner_group import LearnerGroup
@@ -34,7 +34,7 @@ SPEC = RLModuleSpec(
 
 
 def algo_cfg(minibatch_size: int) -> dict:
-    cfg = dataclasses.asdict(PPOConfig())
+    cfg = dataclasses.asdict(PPOSchema())
     # Advantages normalized per minibatch would differ between a half and the whole.
     cfg.update(normalize_advantages=False, num_epochs=4, minibatch_size=minibatch_size, lr=1e-2)
     return cfg

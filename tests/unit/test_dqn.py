@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlrun.algorithms.dqn.config import DQNConfig
+from rlrun.algorithms.dqn.config import DQNSchema
 from rlrun.algorithms.dqn.learner import DQNLearner, project_distribution
 from rlrun.algorithms.dqn.module import DQNModule
 from rlrun.core import columns as C
@@ -53,7 +53,7 @@ def huber(x: float) -> float:
 
 
 def make_learner(model: dict | None = None, **overrides) -> DQNLearner:
-    algo_cfg = dataclasses.asdict(DQNConfig())
+    algo_cfg = dataclasses.asdict(DQNSchema())
     algo_cfg.update(overrides)
     model_config = {"fcnet_hiddens": [8], "fcnet_activation": "relu", **(model or {})}
     spec = RLModuleSpec("rlrun.algorithms.dqn.module:DQNModule", OBS_SPACE, ACT_SPACE, model_config)
@@ -407,7 +407,7 @@ def test_soft_target_update_moves_halfway():
 def test_config_defaults_and_every_field_documented_on_its_line():
     from rlrun.config.docs import field_docs
 
-    cfg = DQNConfig()
+    cfg = DQNSchema()
     # Rainbow's options that cost nothing on a CPU are on; C51 and prioritized replay are opt-in.
     assert (cfg.name, cfg.double_q, cfg.dueling, cfg.num_atoms, cfg.n_step) == (
         "DQN",
@@ -417,8 +417,8 @@ def test_config_defaults_and_every_field_documented_on_its_line():
         3,
     )
     assert cfg.epsilon[0] == [0, 1.0] and cfg.epsilon[-1][1] < 0.1  # explore fully, then little
-    assert DQNConfig().epsilon is not cfg.epsilon  # no shared mutable default
-    docs = field_docs(DQNConfig)
+    assert DQNSchema().epsilon is not cfg.epsilon  # no shared mutable default
+    docs = field_docs(DQNSchema)
     own = ("double_q", "dueling", "num_atoms", "v_min", "v_max", "epsilon", "td_error_loss_fn")
     for name in own:
         assert docs[name][1], f"{name} has no comment on its line"

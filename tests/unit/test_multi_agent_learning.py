@@ -217,6 +217,8 @@ def test_count_steps_by_agent_steps_counts_every_agents_steps():
         env_steps = result["num_env_steps_sampled_lifetime"]
         # The train batch (200) counts agent steps; env steps stay env steps (RLlib keeps both).
         assert agent_steps >= 200 and env_steps < agent_steps <= 2 * env_steps
+        module_steps = result["env_runners"]["num_module_steps_sampled_lifetime"]
+        assert set(module_steps) == {"p0", "p1"} and sum(module_steps.values()) == agent_steps
     finally:
         algo.stop()
 

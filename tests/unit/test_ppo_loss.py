@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlrun.algorithms.ppo.config import PPOConfig
+from rlrun.algorithms.ppo.config import PPOSchema
 from rlrun.algorithms.ppo.learner import PPOLearner
 from rlrun.core import columns as C
 from rlrun.core.learner import Learner
@@ -37,7 +37,7 @@ OLD_PROBS = [0.8, 0.2]  # sampling-time policy, for the KL term
 
 
 def make_learner(**overrides) -> PPOLearner:
-    algo_cfg = dataclasses.asdict(PPOConfig())
+    algo_cfg = dataclasses.asdict(PPOSchema())
     algo_cfg.update(
         {"normalize_advantages": False, "entropy_coeff": 0.0, "vf_loss_coeff": 0.5}, **overrides
     )

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from rlrun.algorithms.sac import learner as sac_learner
-from rlrun.algorithms.sac.config import SACConfig
+from rlrun.algorithms.sac.config import SACSchema
 from rlrun.algorithms.sac.learner import SACLearner, resolve_target_entropy
 from rlrun.algorithms.sac.module import Q_VALUES
 from rlrun.core import columns as C
@@ -33,7 +33,7 @@ def _seed():
 
 
 def make_learner(action_space=BOX_ACTIONS, initial_alpha=1.0, **overrides) -> SACLearner:
-    algo_cfg = dataclasses.asdict(SACConfig())
+    algo_cfg = dataclasses.asdict(SACSchema())
     algo_cfg.update(overrides)
     model = {
         "fcnet_hiddens": [16, 16],
@@ -389,7 +389,7 @@ def test_masked_discrete_sac_aims_its_entropy_at_the_legal_actions():
     spec = RLModuleSpec(
         "rlrun.algorithms.sac.module:SACModule", obs_space, gym.spaces.Discrete(5), model
     )
-    learner = SACLearner(dataclasses.asdict(SACConfig()), {"torch_num_threads": 1}, spec)
+    learner = SACLearner(dataclasses.asdict(SACSchema()), {"torch_num_threads": 1}, spec)
     with torch.no_grad():  # a policy uniform over whatever is legal
         for p in learner.module.pi.parameters():
             p.zero_()

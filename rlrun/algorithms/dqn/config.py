@@ -17,12 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rlrun.algorithms.off_policy.config import OffPolicyConfig
+from rlrun.algorithms.off_policy.config import OffPolicySchema
 from rlrun.config.schema import ModelConfig
 
 
 @dataclass
-class DQNConfig(OffPolicyConfig):
+class DQNSchema(OffPolicySchema):
     # algo.model keys this algorithm does not use: setting one is an error naming the reason.
     unused_model_keys: ClassVar[dict[str, str]] = {
         "use_lstm": "DQN has no recurrent replay; use algo=ppo for an LSTM policy",

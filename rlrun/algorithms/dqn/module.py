@@ -69,9 +69,9 @@ class QNetwork(nn.Module):
 
 class DQNModule(RLModule):
     def setup(self) -> None:
-        from rlrun.algorithms.dqn.config import DQNConfig
+        from rlrun.algorithms.dqn.config import DQNSchema
 
-        cfg = self.model_config = complete_model_config(self.model_config, DQNConfig, MODEL_EXTRAS)
+        cfg = self.model_config = complete_model_config(self.model_config, DQNSchema, MODEL_EXTRAS)
         _check_setup(self.action_space, cfg)
         self.mask_key: str | None = cfg.get("action_mask_key")
         self.num_actions = int(self.action_space.n)

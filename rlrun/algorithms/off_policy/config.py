@@ -20,7 +20,7 @@ class ReplayConfig:
 
 
 @dataclass
-class OffPolicyConfig(AlgoConfig):
+class OffPolicySchema(AlgoConfig):
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     train_batch_size_per_learner: int = 256  # transitions per replayed batch (per learner)
     learning_starts: int = 1000  # env steps sampled before the first update

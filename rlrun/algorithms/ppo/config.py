@@ -9,7 +9,7 @@ from rlrun.config.schema import AlgoConfig
 
 
 @dataclass
-class PPOConfig(AlgoConfig):
+class PPOSchema(AlgoConfig):
     name: str = "PPO"
     # Defaults favour wall-clock speed on a CPU: a small MLP's update costs about the same for 128
     # or 512 samples, so few large minibatches and a brisk lr. Lower lr for harder tasks.

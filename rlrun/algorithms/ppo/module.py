@@ -33,9 +33,9 @@ from rlrun.models.recurrent import LSTMCore
 
 class PPOModule(RLModule):
     def setup(self) -> None:
-        from rlrun.algorithms.ppo.config import PPOConfig
+        from rlrun.algorithms.ppo.config import PPOSchema
 
-        cfg = self.model_config = complete_model_config(self.model_config, PPOConfig)
+        cfg = self.model_config = complete_model_config(self.model_config, PPOSchema)
         self.mask_key: str | None = cfg.get("action_mask_key")
         multi = issubclass(self.action_dist_cls, MultiCategorical)
         self._nvec = self.action_dist_cls.nvec if multi else None  # mask per component

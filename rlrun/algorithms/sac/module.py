@@ -80,9 +80,9 @@ class ActionCritic(nn.Module):
 
 class SACModule(RLModule):
     def setup(self) -> None:
-        from rlrun.algorithms.sac.config import SACConfig
+        from rlrun.algorithms.sac.config import SACSchema
 
-        cfg = self.model_config = complete_model_config(self.model_config, SACConfig, MODEL_EXTRAS)
+        cfg = self.model_config = complete_model_config(self.model_config, SACSchema, MODEL_EXTRAS)
         if cfg["use_lstm"]:
             from rlrun.errors import ConfigError
 

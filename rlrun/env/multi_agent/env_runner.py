@@ -108,6 +108,7 @@ class MultiAgentEnvRunner:
         self._segments: dict[str, list[Segment]] = {}
         self._finished: list[tuple[EpisodeInfo, float]] = []
         self._record = True
+        self._module_steps: dict[str, int] = {}  # acts per module since the last sample()
         self._weight_targets: dict[str, torch.Tensor] | None = None
         self.num_env_steps_lifetime = 0
 
@@ -176,17 +177,18 @@ class MultiAgentEnvRunner:
                     requests.setdefault(lane.module_id, []).append((ep.env_index, agent, lane))
         env_actions: list[dict[Any, Any]] = [{} for _ in range(self.num_envs)]
         for module_id, reqs in requests.items():
+            self._module_steps[module_id] = self._module_steps.get(module_id, 0) + len(reqs)
             lanes = [lane for _, _, lane in reqs]
             obs = tree.stack([lane.pending_obs for lane in lanes])
             state = None
             if self._initial[module_id] is not None:
                 state = {k: torch.stack([ln.state[k] for ln in lanes]) for k in lanes[0].state}
             actions, dist_inputs, state_out = act(self.module[module_id], obs, state, explore)
-            to_env = self._to_env[module_id](actions)
+            to_env = _env_actions(self._to_env[module_id](actions))
             dist = dist_inputs.numpy()
             record = self._record and module_id in self._recorded
             for k, (i, agent, lane) in enumerate(reqs):
-                env_actions[i][agent] = _env_action(to_env[k])
+                env_actions[i][agent] = to_env[k]
                 state_in = None if state is None else {s: v[k] for s, v in state.items()}
                 if record:
                     lane.rows.append([lane.pending_obs, actions[k], dist[k], state_in,
@@ -239,6 +241,7 @@ class MultiAgentEnvRunner:
         if fresh:
             self._reset_all()
         self._record = True
+        self._module_steps = {}  # evaluation's acts are not training's samples
         agent_steps: dict[str, int] = {}
         with torch.no_grad():
             for _ in range(int(num_steps)):
@@ -266,6 +269,7 @@ class MultiAgentEnvRunner:
     ) -> Rollout:
         """The sample's Rollout: its module parts and the episodes that finished."""
         finished, self._finished = self._finished, []
+        module_steps, self._module_steps = self._module_steps, {}
         agent_returns: dict[str, list[float]] = {}
         module_returns: dict[str, list[float]] = {}
         for ep, _ in finished:
@@ -287,6 +291,7 @@ class MultiAgentEnvRunner:
             agent_episode_returns=agent_returns,
             module_episode_returns=module_returns,
             agent_steps=agent_steps,
+            module_steps=module_steps,
             runner_index=self.worker_index,
             fresh=fresh,
             custom_metrics=self.metrics.pop_logged(),
@@ -409,5 +414,9 @@ def _obs_converter(space: Any) -> Callable[[Any], Any]:
     )
 
 
-def _env_action(a: Any) -> Any:
-    return int(a) if np.ndim(a) == 0 and np.issubdtype(np.asarray(a).dtype, np.integer) else a
+def _env_actions(actions: np.ndarray) -> list[Any]:
+    """A batch of env actions as one per agent: Python ints for Discrete (what PettingZoo
+    and RLlib envs expect; one `tolist()` for the batch), arrays otherwise."""
+    if actions.ndim == 1 and actions.dtype.kind in "iu":
+        return actions.tolist()
+    return list(actions)
