@@ -9,6 +9,7 @@ iteration (`parallel_to_training`), evaluating the weights that iteration starte
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -24,6 +25,8 @@ from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.runners import make_env_runner
+
+log = logging.getLogger(__name__)
 
 
 class Evaluator:
@@ -42,22 +45,34 @@ class Evaluator:
         self.cfg = eval_cfg
         self.interval = int(eval_cfg["interval"])
         self.parallel = bool(eval_cfg["parallel_to_training"])
-        self.by_episodes = eval_cfg["duration_unit"] == "episodes"
-        self.duration = int(eval_cfg["duration"])
+        # duration=auto (parallel only): evaluate for as long as the training step beside it
+        # took the last time (measured from start() to collect()); the first time for 1 s.
+        self.auto = eval_cfg["duration"] == "auto"
+        self.by_episodes = eval_cfg["duration_unit"] == "episodes" and not self.auto
+        self.duration = 1 if self.auto else int(eval_cfg["duration"])
+        self._seconds = 1.0
+        # evaluation.config: {env: {...}, env_runner: {...}} over training's (RLlib's
+        # evaluation_config); evaluation.env_config stays a shorthand for env.env_config.
+        overrides = eval_cfg["config"] or {}
         env = {
             **env_cfg,
+            **(overrides.get("env") or {}),
             "env_config": {
                 **(env_cfg.get("env_config") or {}),
+                **((overrides.get("env") or {}).get("env_config") or {}),
                 **eval_cfg["env_config"],
             },
         }
+        runner_cfg = {**runner_cfg, **(overrides.get("env_runner") or {})}
         n_remote = int(eval_cfg["num_env_runners"])
         num_envs = int(eval_cfg["num_envs_per_env_runner"] or runner_cfg["num_envs_per_env_runner"])
         if self.by_episodes:  # no more sub-envs than episodes each runner plays
             num_envs = max(1, min(num_envs, math.ceil(self.duration / max(1, n_remote))))
         rcfg = {
             **runner_cfg,
-            "explore": bool(eval_cfg["explore"]),
+            "explore": bool(
+                (overrides.get("env_runner") or {}).get("explore", eval_cfg["explore"])
+            ),
             "num_envs_per_env_runner": num_envs,
             **(
                 {"_policy_mapping_fn": eval_cfg["policy_mapping_fn"]}
@@ -118,6 +133,10 @@ class Evaluator:
         group.master.set_state(connector_state)
         group.sync_weights(weights)
         indices = sorted(group.runners)
+        if self.auto:
+            per_runner: dict[int, tuple[Any, ...]] = {i: (self._seconds,) for i in indices}
+            self._pending = (group.submit("sample_for_seconds", per_runner), t0)
+            return
         shares = np.full(len(indices), self.duration // len(indices))
         shares[: self.duration % len(indices)] += 1
         method = "sample_episodes" if self.by_episodes else "sample_timesteps"
@@ -131,6 +150,8 @@ class Evaluator:
         self._pending = None
         if self.remote is not None:
             runs = self.remote.gather(runs)
+        if self.auto:  # the next evaluation lasts as long as this training step did
+            self._seconds = max(0.1, time.perf_counter() - t0)
         custom: dict[str, Any] = {}
         if self.custom is not None:
             if self.remote is not None:
@@ -140,8 +161,17 @@ class Evaluator:
             for part in logged:
                 self.custom.merge(part)
             custom = self.custom.reduce()
-        returns = [r for rets, _ in runs for r in rets]
-        lengths = [n for _, lens in runs for n in lens]
+        returns = [r for run in runs for r in run[0]]
+        lengths = [n for run in runs for n in run[1]]
+        # By episodes, the steps are the episodes'; by timesteps (or time) the runners count
+        # them, finished episode or not.
+        steps = sum(int(run[2]) for run in runs) if runs and len(runs[0]) > 2 else sum(lengths)
+        if not returns:
+            log.warning(
+                "evaluation: no episode finished within %d env steps, so there is no return "
+                "to report; raise evaluation.duration (or use duration_unit=episodes)",
+                steps,
+            )
         nan = float("nan")
         return {
             "env_runners": {
@@ -151,7 +181,7 @@ class Evaluator:
                 "episode_return_max": float(np.max(returns)) if returns else nan,
                 "episode_len_mean": float(np.mean(lengths)) if lengths else nan,
                 "num_episodes": len(returns),
-                "num_env_steps_sampled": int(np.sum(lengths)) if lengths else 0,
+                "num_env_steps_sampled": int(steps),
             },
             "time_s": time.perf_counter() - t0,
         }
@@ -162,7 +192,7 @@ class Evaluator:
         self.start(weights, connector_state)
         return self.collect()
 
-    def _run(self, runner: EnvRunner) -> tuple[list[float], list[int]]:
+    def _run(self, runner: EnvRunner) -> tuple[Any, ...]:
         if self.by_episodes:
             return runner.sample_episodes(self.duration)
         return runner.sample_timesteps(self.duration)

@@ -107,7 +107,7 @@ class EvaluationConfig:
     """Evaluation during training, reported under evaluation/..."""
 
     interval: int = 0  # evaluate every N training iterations; 0: never
-    duration: int = 10  # how much to evaluate each time, in duration_unit
+    duration: Any = 10  # per evaluation, in duration_unit; auto: as long as the training step
     duration_unit: str = "episodes"  # episodes | timesteps
     num_env_runners: int = 0  # 0: evaluate in the driver; N > 0: N Ray actors
     num_envs_per_env_runner: int | None = None  # sub-envs per eval runner; None: as in env_runner
@@ -116,6 +116,7 @@ class EvaluationConfig:
     parallel_to_training: bool = False  # evaluate while the next iteration trains (remote only)
     env_config: dict[str, Any] = field(default_factory=dict)  # merged over env.env_config for eval
     policy_mapping_fn: str | None = None  # multi-agent: agents -> modules in eval; null: training's
+    config: dict[str, Any] = field(default_factory=dict)  # {env: {..}, env_runner: {..}} for eval
 
 
 @dataclass

@@ -8,6 +8,7 @@ the key, the value and what is allowed. Only gymnasium is imported here, and onl
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 from collections.abc import Callable
@@ -212,7 +213,12 @@ RULES: tuple[Rule, ...] = (
     one_of("checkpoint.score_order", SCORE_ORDERS),
     # evaluation
     at_least("evaluation.interval", 0, integer=True),
-    at_least("evaluation.duration", 1, integer=True),
+    Rule(
+        "evaluation.duration",
+        lambda v: v == "auto" or (_is_int(v) and v >= 1),
+        "an integer >= 1 (episodes or timesteps, per evaluation.duration_unit), or auto (as "
+        "long as the training step beside it; needs evaluation.parallel_to_training=true)",
+    ),
     one_of("evaluation.duration_unit", DURATION_UNITS),
     at_least("evaluation.num_env_runners", 0, integer=True),
     at_least("evaluation.num_envs_per_env_runner", 1, integer=True, nullable=True),
@@ -473,6 +479,17 @@ def _check_conflicts(cfg: DictConfig) -> None:
             "needs remote evaluation runners to run beside training; set "
             "evaluation.num_env_runners to 1 or more, or parallel_to_training=false",
         )
+    if (
+        _get(cfg, "evaluation.duration") == "auto"
+        and _get(cfg, "evaluation.parallel_to_training") is not True
+    ):
+        raise ConfigError(
+            "evaluation.duration",
+            "auto",
+            "evaluates for as long as the training step beside it, so it needs "
+            "evaluation.parallel_to_training=true (and evaluation.num_env_runners >= 1)",
+        )
+    _check_evaluation_config(cfg)
     for key in ("stop.metric", "checkpoint.score_attribute"):
         metric = _get(cfg, key)
         evaluating = bool(_get(cfg, "evaluation.interval"))
@@ -496,6 +513,31 @@ def _check_conflicts(cfg: DictConfig) -> None:
             "a whole GPU each for nccl",
             allowed="0 or a whole number of GPUs, or learner.num_learners <= 1",
         )
+
+
+def _check_evaluation_config(cfg: DictConfig) -> None:
+    """evaluation.config overrides env and env_runner keys for evaluation (RLlib's
+    evaluation_config): each must exist in its section."""
+    from rlrun.config.schema import EnvConfig, EnvRunnerConfig
+
+    over = _get(cfg, "evaluation.config")
+    if over is _ABSENT or not over:
+        return
+    sections = {"env": EnvConfig, "env_runner": EnvRunnerConfig}
+    for section, values in over.items():
+        key = f"evaluation.config.{section}"
+        if section not in sections:
+            raise ConfigError(key, values, "is not a section evaluation can override",
+                              allowed="env, env_runner")  # fmt: skip
+        fields = [f.name for f in dataclasses.fields(sections[section])]
+        for name, value in (values or {}).items():
+            if name == "num_env_runners":
+                raise ConfigError(f"{key}.{name}", value, "use evaluation.num_env_runners")
+            if name not in fields:
+                raise ConfigError(
+                    f"{key}.{name}", value, f"is not a key of {section}"
+                    + _did_you_mean(name, fields), allowed=", ".join(fields),
+                )  # fmt: skip
 
 
 def _check_local_cpus(cfg: DictConfig) -> None:

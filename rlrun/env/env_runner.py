@@ -7,7 +7,6 @@ raw speed of env + network (see benchmarks/sampler_efficiency.py).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import gymnasium as gym
@@ -324,14 +323,22 @@ class EnvRunner:
         self._obs = None  # the next sample() starts from fresh episodes
         return book.pop_finished()
 
-    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
-        """Run about `num_steps` steps from fresh episodes (evaluation by timesteps); return the
-        returns and lengths of the episodes that finished within them."""
+    def restart_episodes(self) -> None:
+        """The next sample() starts fresh episodes in every sub-env."""
         self._obs = None
-        rollout = self.sample(max(1, math.ceil(num_steps / self.num_envs)))
-        self._obs = None
-        self.metrics.merge(rollout.custom_metrics)  # kept for pop_metrics(), as evaluation asks
-        return rollout.episode_returns, rollout.episode_lengths
+
+    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int], int]:
+        """About `num_steps` steps from fresh episodes (evaluation by timesteps): the returns
+        and lengths of the episodes that finished within them, and the steps taken."""
+        from rlrun.env.eval_sampling import sample_timesteps
+
+        return sample_timesteps(self, num_steps)
+
+    def sample_for_seconds(self, seconds: float) -> tuple[list[float], list[int], int]:
+        """Fresh episodes for about `seconds` (evaluation.duration=auto)."""
+        from rlrun.env.eval_sampling import sample_for_seconds
+
+        return sample_for_seconds(self, seconds)
 
     # --- callbacks and curriculum -----------------------------------------------------------
 

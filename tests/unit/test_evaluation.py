@@ -119,3 +119,44 @@ def test_explore_setting_reaches_the_eval_runner(explore):
         assert algo.evaluator.local.explore is explore
     finally:
         algo.stop()
+
+
+def test_evaluation_by_timesteps_counts_the_steps_when_no_episode_finishes(caplog):
+    """A budget shorter than an episode reports the steps it took, no return, and says why."""
+    (result,) = run(1, "evaluation.interval=1", "evaluation.duration_unit=timesteps",
+                    "evaluation.duration=6", "evaluation.env_config={length:50}")  # fmt: skip
+    ev = result["evaluation"]["env_runners"]
+    assert ev["num_env_steps_sampled"] == 6 and ev["num_episodes"] == 0
+    assert math.isnan(ev["episode_return_mean"])
+    assert "no episode finished within 6 env steps" in caplog.text
+
+
+def test_evaluation_config_overrides_env_and_env_runner_keys():
+    """RLlib's evaluation_config: any env or env_runner key, for evaluation only."""
+    (result,) = run(
+        1,
+        "evaluation.interval=1",
+        "evaluation.duration=4",
+        "evaluation.config={env:{env_config:{length:3}},env_runner:{num_envs_per_env_runner:1}}",
+    )
+    ev = result["evaluation"]["env_runners"]
+    assert ev["episode_len_mean"] == 3 and ev["num_episodes"] == 4
+    assert result["env_runners"]["episode_len_mean"] == 5
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("evaluation.duration=auto", "parallel_to_training=true"),
+        ("evaluation.duration=0", "an integer >= 1"),
+        ("evaluation.config={learner:{num_learners:1}}", "allowed: env, env_runner"),
+        ("evaluation.config={env:{idd:x}}", "Did you mean 'id'?"),
+        ("evaluation.config={env_runner:{num_env_runners:2}}", "evaluation.num_env_runners"),
+    ],
+)
+def test_bad_evaluation_settings_are_config_errors(override, fragment):
+    from rlrun.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        rlrun.build([*SMALL, "evaluation.interval=1", override])
+    assert fragment.lower() in str(info.value).lower(), str(info.value)

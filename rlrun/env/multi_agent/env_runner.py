@@ -15,7 +15,6 @@ runner keeps its preallocated, dict-free hot loop.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,11 +341,19 @@ class MultiAgentEnvRunner:
         for mid, ret in per_module.items():
             self.metrics.log_value(f"module_episode_returns_mean/{mid}", ret)
 
-    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int]]:
+    def restart_episodes(self) -> None:
+        """The next sample() starts fresh episodes in every env."""
         self._episodes = None
-        ro = self.sample(max(1, math.ceil(num_steps / self.num_envs)))
-        self._episodes = None
-        return ro.episode_returns, ro.episode_lengths
+
+    def sample_timesteps(self, num_steps: int) -> tuple[list[float], list[int], int]:
+        from rlrun.env.eval_sampling import sample_timesteps
+
+        return sample_timesteps(self, num_steps)
+
+    def sample_for_seconds(self, seconds: float) -> tuple[list[float], list[int], int]:
+        from rlrun.env.eval_sampling import sample_for_seconds
+
+        return sample_for_seconds(self, seconds)
 
     # --- weights, state, lifecycle -------------------------------------------------------------
 
