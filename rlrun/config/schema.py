@@ -49,6 +49,9 @@ class AlgoConfig:
     train_batch_size_per_learner: int = 4000  # env steps per training iteration (per learner)
     grad_clip: float | None = None  # clip gradients at this threshold (None: no clipping)
     grad_clip_by: str = "global_norm"  # value | norm | global_norm
+    # {type: adamw, weight_decay: 0.01}: a torch.optim class by name with its kwargs; no type:
+    # the fused built-in Adam (eps 1e-5 for PPO and DQN, 1e-8 for SAC, unless given).
+    optimizer: dict[str, Any] = field(default_factory=dict)  # {}: the built-in Adam
     model: ModelConfig = field(default_factory=ModelConfig)
 
 

@@ -31,6 +31,8 @@ DURATION_UNITS = ("episodes", "timesteps")
 TD_LOSSES = ("huber", "mse")
 SCORE_ORDERS = ("max", "min")
 COUNT_STEPS_BY = ("env_steps", "agent_steps")
+# algo.optimizer.type: torch.optim classes by lower-case name (rlrun.core.optim builds them).
+OPTIMIZER_TYPES = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adamax", "nadam", "radam")
 
 _ABSENT = object()
 
@@ -83,6 +85,15 @@ def one_of(key: str, choices: tuple[str, ...]) -> Rule:
 RULES: tuple[Rule, ...] = (
     # algo: shared by every algorithm
     between("algo.gamma", 0, 1),
+    Rule(
+        "algo.optimizer",
+        lambda v: (
+            isinstance(v, dict | DictConfig)
+            and (v.get("type") is None or str(v.get("type")).lower() in OPTIMIZER_TYPES)
+        ),
+        "a mapping: {} (the built-in Adam), {eps: 1e-8}, or {type: <name>, <kwarg>: <value>} "
+        f"with type one of {', '.join(OPTIMIZER_TYPES)}",
+    ),
     at_least("algo.train_batch_size_per_learner", 1, integer=True),
     above("algo.grad_clip", 0, nullable=True),
     one_of("algo.grad_clip_by", GRAD_CLIP_BY),

@@ -21,7 +21,7 @@ from rlrun.config.sections import complete
 from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
-from rlrun.core.optim import Adam
+from rlrun.core.optim import Optimizer, make_optimizer
 from rlrun.core.rl_module import RLModule, RLModuleSpec
 from rlrun.core.schedules import Schedule
 from rlrun.env.rollout import Rollout
@@ -46,7 +46,7 @@ class Learner:
         self.device = self._pick_device(learner_cfg)
         self.module: RLModule = module_spec.build().to(self.device)
         self.lr_schedules: dict[str, Schedule] = self.build_lr_schedules()
-        self.optimizers: dict[str, Adam] = self.build_optimizers()
+        self.optimizers: dict[str, Optimizer] = self.build_optimizers()
         self.learner_connector: Callable[..., TensorDict] | None = self.build_learner_connector()
         self.module_id = DEFAULT_MODULE_ID
         self.env_steps_lifetime = 0
@@ -62,12 +62,14 @@ class Learner:
         """One learning-rate schedule per optimizer, by the optimizer's name."""
         return {DEFAULT: Schedule(self.config["lr"])}
 
-    def build_optimizers(self) -> dict[str, Adam]:
+    def build_optimizers(self) -> dict[str, Optimizer]:
         """Optimizers by name. With several, `compute_loss` returns one loss per name, and each
         loss's gradients reach only its optimizer's parameters (e.g. SAC's actor, critic, alpha)."""
         # eps=1e-5 rather than 1e-8: the PPO implementations the paper's results come from use it.
         lr = self.lr_schedules[DEFAULT].value(0)
-        return {DEFAULT: Adam(self.module.parameters(), lr=lr, eps=1e-5)}
+        return {
+            DEFAULT: make_optimizer(self.module.parameters(), lr, self.config["optimizer"], 1e-5)
+        }
 
     def build_learner_connector(self) -> Callable[..., TensorDict] | None:
         return None
@@ -297,7 +299,7 @@ class Learner:
         self.set_extra_state(extra)
 
     @property
-    def optimizer(self) -> Adam:
+    def optimizer(self) -> Optimizer:
         """The default optimizer (single-optimizer learners have only this one)."""
         return self.optimizers.get(DEFAULT) or next(iter(self.optimizers.values()))
 

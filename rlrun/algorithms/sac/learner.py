@@ -29,7 +29,7 @@ from rlrun.algorithms.sac.module import Q_VALUES, SACModule
 from rlrun.core import columns as C
 from rlrun.core.distributions import Categorical, SquashedGaussian
 from rlrun.core.learner import TD_ERROR, TensorDict
-from rlrun.core.optim import Adam
+from rlrun.core.optim import Optimizer, make_optimizer
 from rlrun.core.schedules import Schedule
 from rlrun.errors import ConfigError
 from rlrun.models.action_mask import legal_actions
@@ -79,17 +79,18 @@ class SACLearner(OffPolicyLearner):
         names = ["actor", "critic"] + (["alpha"] if self.autotune_alpha else [])
         return {name: Schedule(self.config[f"{name}_lr"]) for name in names}
 
-    def build_optimizers(self) -> dict[str, Adam]:
+    def build_optimizers(self) -> dict[str, Optimizer]:
         """Adam for the policy, the critics and log(alpha). With autotune_alpha=False there is
         no alpha optimizer (and no alpha loss): log_alpha is frozen at log(initial_alpha)."""
         m = self.module
         lr = {name: s.value(0) for name, s in self.lr_schedules.items()}
+        opt = self.config["optimizer"]  # eps 1e-8 unless set: SAC's published settings'
         optimizers = {
-            "actor": Adam(m.pi.parameters(), lr=lr["actor"]),
-            "critic": Adam(m.qs.parameters(), lr=lr["critic"]),
+            "actor": make_optimizer(m.pi.parameters(), lr["actor"], opt, 1e-8),
+            "critic": make_optimizer(m.qs.parameters(), lr["critic"], opt, 1e-8),
         }
         if self.autotune_alpha:
-            optimizers["alpha"] = Adam([m.log_alpha], lr=lr["alpha"])
+            optimizers["alpha"] = make_optimizer([m.log_alpha], lr["alpha"], opt, 1e-8)
         else:
             m.log_alpha.requires_grad_(False)
         return optimizers
