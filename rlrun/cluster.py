@@ -8,6 +8,7 @@ a local Ray with the dashboard bound to localhost. Ray is imported inside functi
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from typing import Any
@@ -69,12 +70,18 @@ def trial_resources(config: dict[str, Any]) -> dict[str, float]:
 def init_ray(ray_cfg: dict[str, Any]) -> None:
     """Join `ray.address`, or start a local Ray; a no-op if this process is connected already."""
     global _started_here, startup_s
+    address = ray_cfg.get("address")
+    if address:
+        # Ray retries the GCS about once a second, 20 times by default: keep to the timeout, so
+        # a cluster that answers but refuses this driver (its token) fails as fast. Read when
+        # Ray is imported, so set before (a Ray imported earlier keeps its 20).
+        retries = max(1, math.ceil(float(ray_cfg["connect_timeout_s"])))
+        os.environ.setdefault("RAY_NUM_REDIS_GET_RETRIES", str(retries))
     import ray
 
     if ray.is_initialized():
         return
     t0 = time.perf_counter()
-    address = ray_cfg.get("address")
     kwargs: dict[str, Any] = {
         "address": address,
         "runtime_env": dict(ray_cfg.get("runtime_env") or {}) or None,
@@ -96,15 +103,32 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
     try:
         ray.init(**kwargs)
     except ConnectionError as e:
-        raise ConfigError(
-            "ray.address",
-            address,
-            f"no Ray cluster could be reached ({e}). Start one with `ray start --head`, or leave "
-            "ray.address unset to start Ray in this process",
-        ) from None
+        raise _join_error(address, e) from None
     _started_here = not address
     startup_s = time.perf_counter() - t0
     log.info("Ray %s in %.1f s", "started" if _started_here else f"joined at {address}", startup_s)
+
+
+def _join_error(address: Any, error: ConnectionError) -> ConfigError:
+    """Why ray.init could not join `address`: a token the cluster refused, or no cluster."""
+    cause = str(error.__cause__ or "")
+    if "InvalidAuthToken" in cause or "AuthenticationError" in cause:
+        mode = os.environ.get("RAY_AUTH_MODE", "disabled")
+        return ConfigError(
+            "ray.address",
+            address,
+            "a Ray cluster answers there but refuses this driver's authentication token "
+            f"(RAY_AUTH_MODE={mode} here). A cluster started with RAY_AUTH_MODE=token needs "
+            "RAY_AUTH_MODE=token in the driver's environment too, and the cluster's token: "
+            "RAY_AUTH_TOKEN=<token>, RAY_AUTH_TOKEN_PATH=<file>, or the file ~/.ray/auth_token "
+            "copied from the head node (docs/ray.md, 'Recipe')",
+        )
+    return ConfigError(
+        "ray.address",
+        address,
+        f"no Ray cluster could be reached ({error}). Start one with `ray start --head`, or "
+        "leave ray.address unset to start Ray in this process",
+    )
 
 
 def _probe(address: str, timeout_s: float) -> None:

@@ -2,8 +2,7 @@
 it, both with Ray's token authentication, and `rlrun train ... ray.address=HOST:PORT` placing
 its env runners and data-parallel learners on both nodes.
 
-The cluster runs in its own process groups (`ray start --block`) and is ended by signalling
-those groups, even when the test fails: `ray stop` would also end the Ray of the other tests.
+The cluster (tests/helpers/ray_cluster.py) is ended even when the test fails.
 Both raylets share this host's address, so the learners meet through the file rendezvous;
 learners on separate hosts use TCP at rank 0's address (rlrun.core.remote_learner).
 """
@@ -12,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.ray_cluster import ray_cluster
+
 ROOT = Path(__file__).resolve().parents[2]
-RAY = str(Path(sys.executable).with_name("ray"))
 
 PROBE = """
 import json, sys
@@ -48,51 +46,11 @@ finally:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [RAY, "start", "--block", *args],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: ended below, alone
-    )
-
-
-def _end(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 8), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-
-
 @pytest.fixture
 def two_nodes(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "token", "PYTHONPATH": str(ROOT)}
-    head = _start(
-        ["--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
-        env,
-        tmp_path / "head.log",
-    )
-    procs = [head]
-    try:
-        address = f"127.0.0.1:{port}"
-        time.sleep(4)
-        procs.append(_start([f"--address={address}", "--num-cpus=2"], env, tmp_path / "worker.log"))
+    with ray_cluster(tmp_path, env, workers=1) as address:
         yield address, env
-    finally:
-        for proc in reversed(procs):
-            _end(proc)
 
 
 def test_runners_and_learners_spread_over_two_nodes(two_nodes, tmp_path):
