@@ -48,7 +48,7 @@ EXAMPLES = """\
   rlrun convert file=cartpole-ppo.yaml --out conf/experiment   # ... as rlrun experiment files"""
 
 TRAIN_HELP = """\
-usage: rlrun train [-m] [--cfg] [-v | -vv] [group=option ...] [key=value ...]
+usage: rlrun train [-m [--resume]] [--cfg] [-v | -vv] [group=option ...] [key=value ...]
 
 Composes conf/config.yaml with your overrides (Hydra's syntax), checks every value against the
 schema, then trains in this process (plus the Ray actors asked for: remote env runners, learners
@@ -57,6 +57,8 @@ Training stops at the first stop criterion met.
 
 options:
   --cfg        print the composed config as YAML and exit (nothing is trained); shows every key
+  --resume     with -m: re-running the same sweep skips the trials that finished and resumes
+               the interrupted ones from their newest checkpoint (docs/sweeps.md)
   -m, --multirun  a sweep: one trial per combination of comma-separated values, range() or
                choice() (docs/sweeps.md); hydra/launcher=ray runs trials in parallel on Ray,
                hydra/sweeper=optuna searches (interval(), hydra.sweeper.n_trials=N). Ends with a
@@ -207,6 +209,7 @@ def train_command(args: list[str]) -> int:
         return train_file(args)
     print_cfg = False
     multirun = False
+    resume_sweep = False
     verbose = 0
     overrides: list[str] = []
     it = iter(args)
@@ -218,17 +221,27 @@ def train_command(args: list[str]) -> int:
             print_cfg = True
         elif arg in ("-m", "--multirun"):
             multirun = True
+        elif arg == "--resume":
+            resume_sweep = True
         elif n := verbosity(arg):
             verbose += n
         elif arg.startswith("-"):
             raise ConfigError(
-                None, None, f"unknown option '{arg}' for `rlrun train`. Options: --cfg, --help."
+                None,
+                None,
+                f"unknown option '{arg}' for `rlrun train`. Options: -m, --resume (with -m), "
+                "--cfg, -v, --help.",
             )
         else:
             overrides.append(arg)
 
+    if resume_sweep and not multirun:
+        raise ConfigError(
+            None, None, "--resume continues a sweep (-m); a single run resumes with "
+            "resume=PATH (a checkpoint or trial folder)",
+        )  # fmt: skip
     if multirun:
-        return _run_multirun(overrides, print_cfg, verbose)
+        return _run_multirun(overrides, print_cfg, verbose, resume_sweep)
 
     from rlrun.config.checkpoint_path import check_checkpoint
     from rlrun.config.compose import compose
@@ -291,7 +304,7 @@ def verbose_level(count: int) -> str:
     return "INFO" if count == 1 else "DEBUG"
 
 
-def _run_multirun(overrides: list[str], print_cfg: bool, verbose: int) -> int:
+def _run_multirun(overrides: list[str], print_cfg: bool, verbose: int, resume: bool = False) -> int:
     """`rlrun train -m`: one trial per combination of the sweep (rlrun.sweep)."""
     if print_cfg:
         raise ConfigError(
@@ -310,7 +323,7 @@ def _run_multirun(overrides: list[str], print_cfg: bool, verbose: int) -> int:
             overrides = [o for o in overrides if o not in given] + [f"log_level={wanted}"]
     from rlrun.sweep.multirun import run_multirun
 
-    return run_multirun(overrides)
+    return run_multirun(overrides, resume=resume)
 
 
 def apply_verbosity(cfg: Any, overrides: list[str], count: int) -> list[str]:

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from rlrun.sweep.plan import SweepPlan, plan_sweep
-from rlrun.sweep.trial import RECORDS_DIR, TrialSpec, load_records, run_trial
+from rlrun.sweep.trial import (
+    RECORDS_DIR,
+    TrialSpec,
+    earlier_records,
+    load_records,
+    run_trial,
+)
 
 log = logging.getLogger("rlrun.sweep")
 
@@ -24,17 +30,24 @@ log = logging.getLogger("rlrun.sweep")
 _current: dict[str, Any] = {}
 
 
-def run_multirun(overrides: list[str]) -> int:
+def run_multirun(overrides: list[str], resume: bool = False) -> int:
     """Run every trial; print and write the summary. Exit code 0 if every trial finished,
-    1 if any failed, 130 if interrupted."""
+    1 if any failed, 130 if interrupted. `resume`: trials that finished in an earlier run of
+    this sweep (same experiment folder) are skipped, interrupted or failed ones resume from
+    their newest checkpoint."""
     now = datetime.now()
     plan = plan_sweep(overrides, now=now)
     records_dir = plan.experiment_dir / RECORDS_DIR / now.strftime("%Y-%m-%d_%H-%M-%S")
+    earlier = earlier_records(plan.experiment_dir) if resume else None
+    if resume and not earlier:
+        log.warning("--resume: no earlier run of this sweep in %s; every trial starts anew",
+                    plan.experiment_dir)  # fmt: skip
     spec = TrialSpec(
         experiment=plan.experiment,
         records_dir=str(records_dir),
         sweep_keys=plan.sweep_keys,
         console="off" if plan.launcher == "ray" else None,
+        earlier=earlier,
     )
     print(
         f"rlrun: sweep over {', '.join(plan.sweep_keys) or 'the search space'} "

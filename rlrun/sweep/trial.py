@@ -25,6 +25,15 @@ class TrialSpec:
     records_dir: str  # where each trial's record goes
     sweep_keys: list[str]
     console: str | None = None  # forced console mode (parallel trials: "off")
+    # `rlrun train -m --resume`: earlier records of this experiment, by trial overrides; a
+    # trial that finished is not run again, an interrupted or failed one resumes from its
+    # trial folder's newest complete checkpoint.
+    earlier: dict[str, TrialRecord] | None = None
+
+
+def trial_key(overrides: list[str]) -> str:
+    """A trial's identity across re-runs of the same sweep: its sorted task overrides."""
+    return "\n".join(sorted(overrides))
 
 
 @dataclass
@@ -50,6 +59,13 @@ def run_trial(overrides: list[str], index: int, spec: TrialSpec) -> TrialRecord:
     from rlrun.sweep.plan import trial_tag
 
     tag = trial_tag(overrides, spec.sweep_keys)
+    earlier = (spec.earlier or {}).get(trial_key(overrides))
+    if earlier is not None and earlier.status == "ok":
+        # Finished in an earlier run of this sweep: its record stands, nothing is trained.
+        done = TrialRecord(**{**asdict(earlier), "index": index})
+        save_record(done, Path(spec.records_dir))
+        log.info("trial %d [%s] finished in an earlier run: skipped", index, tag)
+        return done
     sweep = SweepTrial(experiment=spec.experiment, tag=tag, index=index)
     record = TrialRecord(
         index=index,
@@ -60,13 +76,21 @@ def run_trial(overrides: list[str], index: int, spec: TrialSpec) -> TrialRecord:
         started=time.time(),
     )
     try:
-        cfg = compose(overrides)
+        run_overrides = list(overrides)
+        if earlier is not None and _has_checkpoint(earlier.trial_dir):
+            run_overrides = _resume_overrides(overrides, str(earlier.trial_dir))
+            log.info("trial %d [%s] resumes from %s", index, tag, earlier.trial_dir)
+        cfg = compose(run_overrides)
         if spec.console:
             cfg.console = spec.console
         validate(cfg)
         check_env_id(cfg)
         record.metric = str(cfg.stop.metric)
-        record.exit_code = int(train(cfg, overrides, sweep=sweep))
+        if cfg.get("resume"):
+            from rlrun.config.checkpoint_path import check_checkpoint
+
+            cfg.resume = str(check_checkpoint(cfg.resume, key="resume"))
+        record.exit_code = int(train(cfg, run_overrides, sweep=sweep))
         if record.exit_code:
             record.status = "interrupted"
     except KeyboardInterrupt:
@@ -82,6 +106,33 @@ def run_trial(overrides: list[str], index: int, spec: TrialSpec) -> TrialRecord:
         record.value = last_value(sweep.dir, record.metric)
     save_record(record, Path(spec.records_dir))
     return record
+
+
+def _has_checkpoint(trial_dir: str | None) -> bool:
+    from rlrun.config.checkpoint_path import CHECKPOINT_MARKER
+
+    return bool(trial_dir) and any(Path(str(trial_dir)).glob(f"checkpoint_*/{CHECKPOINT_MARKER}"))
+
+
+def _resume_overrides(overrides: list[str], trial_dir: str) -> list[str]:
+    """The trial's overrides resuming from its folder: the checkpoint fixes the config groups
+    (algo=, env=, ...), so only key overrides go with it."""
+    from rlrun.run import _GROUPS
+
+    keep = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in _GROUPS]
+    # Quoted: trial folder names hold '=' (seed=0), which Hydra's grammar reads as syntax.
+    quoted = "'" + trial_dir.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return [*keep, f"resume={quoted}"]
+
+
+def earlier_records(experiment_dir: Path) -> dict[str, TrialRecord]:
+    """Every earlier sweep's records in this experiment folder, newest last wins, by trial."""
+    out: dict[str, TrialRecord] = {}
+    for folder in sorted((Path(experiment_dir) / RECORDS_DIR).glob("*")):
+        if folder.is_dir():
+            for record in load_records(folder):
+                out[trial_key(record.overrides)] = record
+    return out
 
 
 def last_value(trial_dir: Path, metric: str) -> float | None:

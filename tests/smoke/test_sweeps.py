@@ -98,3 +98,40 @@ def test_optuna_search(tmp_path: Path) -> None:
     assert "best_value" in results
     best = max(float(r["value"]) for r in rows)
     assert f"{best:.4f}"[:5] in results  # Optuna maximized the stop metric rlrun reported
+
+
+def test_resume_skips_finished_trials_and_resumes_the_interrupted_one(tmp_path: Path) -> None:
+    """SIGINT mid-sweep, then the same `-m` command with --resume: the finished trial is not
+    run again, the interrupted one goes on from its newest checkpoint, the summary has both."""
+    import signal
+    import time
+
+    args = ["seed=0,1", "checkpoint.frequency=1"]
+    base = [*TINY[:-2], "stop.iterations=40", "console=off", "env.id=CartPole-v1"]
+    exp = tmp_path / "sw"
+    proc = start("train", "-m", f"results_dir={tmp_path}", "name=sw", *base, *args)
+    deadline = time.monotonic() + 150
+    # Wait for the second trial's second checkpoint (the first trial has finished by then).
+    while time.monotonic() < deadline and proc.poll() is None:
+        trials = sorted(p for p in exp.glob("PPO_*") if p.is_dir())
+        if len(trials) == 2 and (trials[1] / "checkpoint_000002").exists():
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    first = Run(proc, None)
+    assert first.rc == 130, first.stderr[-2000:]
+    before = sorted(p.name for p in exp.glob("PPO_*"))
+    assert len(before) == 2
+
+    again = Run(
+        start("train", "-m", "--resume", f"results_dir={tmp_path}", "name=sw", *base, *args), None
+    )
+    assert again.rc == 0, again.stderr[-2000:]
+    after = sorted(p.name for p in exp.glob("PPO_*"))
+    new = [name for name in after if name not in before]
+    assert len(new) == 1, after  # only the interrupted trial ran again
+    results = [json.loads(line) for line in (exp / new[0] / "result.json").read_text().splitlines()]
+    assert results[0]["training_iteration"] > 2  # it went on from its checkpoint
+    assert results[-1]["training_iteration"] == 40
+    rows = summary(exp)
+    assert sorted(r["status"] for r in rows) == ["ok", "ok"]
