@@ -263,9 +263,17 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
                     reason = f"{signal.Signals(sig.signum).name} received"
                     exit_code = sig.exit_code
                     break
-        except KeyboardInterrupt:
-            # A second Ctrl-C mid-iteration: the state may be half-updated, so no checkpoint.
+        except KeyboardInterrupt as interrupt:
+            # A second Ctrl-C mid-iteration. Caught while sampling (e.g. an env hung in the
+            # driver's runner), the learners hold the last completed update: save that. Caught
+            # inside an update or a checkpoint write, the state may be half-written: no save.
             reason, exit_code = "aborted by a second Ctrl-C", 130
+            if _consistent_when_interrupted(interrupt):
+                try:
+                    last_ckpt = save()
+                    reason += " (the state after the last completed update was saved)"
+                except Exception as e:  # noqa: BLE001 - the interrupt is what the user sees
+                    log.warning("could not save a checkpoint after Ctrl-C: %s", e)
             console.finish(console.best_return, last_return, last_ckpt, reason)
             algo.stop()
             return exit_code
@@ -287,6 +295,23 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
         console.finish(console.best_return, last_return, last_ckpt, reason)
     algo.stop()
     return exit_code
+
+
+# Where an interrupt leaves state half-written: a learner's update (weights, optimizer
+# moments, counters moved together) or a checkpoint being written.
+_UNSAFE_TO_SAVE = ("learner.py", "learner_group.py", "optim.py", "checkpoint.py")
+
+
+def _consistent_when_interrupted(interrupt: BaseException) -> bool:
+    """Whether the algorithm's state is whole where `interrupt` was raised: anywhere but
+    inside a learner update or a checkpoint write (sampling, an env's step, evaluation)."""
+    import traceback
+
+    frames = traceback.extract_tb(interrupt.__traceback__)
+    return not any(
+        "rlrun" in Path(f.filename).parts and Path(f.filename).name.endswith(_UNSAFE_TO_SAVE)
+        for f in frames
+    )
 
 
 def _check_metric(key: str, metric: str, result: dict[str, Any]) -> None:

@@ -97,3 +97,29 @@ class TextObsEnv(gym.Env):
 
     def step(self, action):
         return "hello", 0.0, True, False, {}
+
+
+class HangingEnv(gym.Env):
+    """CartPole-like episodes of 10 steps whose `step()` hangs (sleeps for an hour) from the
+    `hang_at`-th step of the instance on: a simulator that stopped answering."""
+
+    def __init__(self, hang_at: int = 1000) -> None:
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.hang_at = int(hang_at)
+        self._steps = 0
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self._steps += 1
+        if self._steps >= self.hang_at:
+            import time
+
+            time.sleep(3600)
+        self._t += 1
+        return np.zeros(2, np.float32), 1.0, self._t >= 10, False, {}

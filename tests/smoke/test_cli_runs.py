@@ -250,6 +250,47 @@ def test_signal_writes_final_checkpoint_and_exits_128_plus_signum(tmp_path, sign
     assert meta["iteration"] == results[-1]["training_iteration"]
 
 
+def test_ctrl_c_twice_ends_a_run_whose_env_hangs_in_the_driver_with_a_checkpoint(tmp_path):
+    """The driver's runner cannot time out a hung env (docs/ray.md): the first Ctrl-C waits for
+    an iteration that never ends, the second interrupts the env's step and, sampling being
+    where it stopped, saves the state after the last completed update."""
+    proc = train(
+        tmp_path,
+        "env.id=tests.helpers.envs:HangingEnv",
+        "env.env_config={hang_at:700}",  # 2 iterations of 256 steps over 2 sub-envs, then a hang
+        "env_runner.num_envs_per_env_runner=2",
+        "stop.reward=null",
+        "stop.iterations=100",
+        "name=hung",
+    )
+    try:
+        deadline = time.monotonic() + 120
+        lines: list[str] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            found = list(tmp_path.glob("hung/*/result.json"))
+            lines = found[0].read_text().splitlines() if found else []
+            if len(lines) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(lines) >= 2, "the run did not reach its hang"
+        time.sleep(1.0)  # now stuck in the env's step
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1.5)
+        assert proc.poll() is None, "the first Ctrl-C waits for the iteration"
+        proc.send_signal(signal.SIGINT)
+        run = Run(proc, tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert run.rc == 130, run.explain()
+    assert "Traceback" not in run.stderr, run.explain()
+    results = run.results()
+    ckpts = run.checkpoints()
+    assert ckpts and ckpts[-1].name == f"checkpoint_{results[-1]['training_iteration']:06d}"
+    assert "the state after the last completed update was saved" in run.stdout + run.stderr
+
+
 def assert_user_error(run: Run, *fragments: str) -> None:
     assert run.rc == 2, run.explain()
     assert "Traceback" not in run.stderr, run.explain()
