@@ -94,9 +94,9 @@ def run_case(name: str, steps: int, folder: Path) -> dict:
     done.set()
     th.join()
     wall = time.perf_counter() - t0
-    (trial,) = folder.glob("*/*/result.json")
-    lines = trial.read_text().splitlines()
-    ckpts = sorted(p.name for p in trial.parent.glob("checkpoint_*"))
+    found = list(folder.glob("*/*/result.json"))
+    lines = found[0].read_text().splitlines() if found else []
+    ckpts = sorted(p.name for p in found[0].parent.glob("checkpoint_*")) if found else []
     return {
         "case": name,
         "rc": proc.returncode,

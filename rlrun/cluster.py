@@ -83,7 +83,9 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
         return
     t0 = time.perf_counter()
     kwargs: dict[str, Any] = {
-        "address": address,
+        # "local": always a Ray of our own; ray.init(address=None) would join a cluster that
+        # `ray start` left running on this machine (and refuse num_cpus there).
+        "address": address or "local",
         "runtime_env": dict(ray_cfg.get("runtime_env") or {}) or None,
         "namespace": "rlrun",
         # The level rlrun.run sets for other libraries: WARNING unless log_level=DEBUG (-vv).

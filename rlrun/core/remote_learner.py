@@ -98,6 +98,7 @@ def start_learner_actors(
         num_cpus=float(learner_cfg["num_cpus_per_learner"]),
         num_gpus=float(learner_cfg["num_gpus_per_learner"]),
         max_restarts=0,
+        enable_task_events=False,  # as the env runners': the GCS would keep every update call
     )
     actors = [
         cls.remote(learner_cls, algo_cfg, learner_cfg, module_spec, seed)

@@ -69,3 +69,11 @@ def ray_cluster(
     finally:
         for proc in reversed(procs):
             _end(proc)
+        # `ray start` records its cluster for ray.init(address=None) to join; a killed one
+        # leaves the record pointing at nothing.
+        current = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
+        try:
+            if current.read_text().strip().endswith(f":{port}"):
+                current.unlink()
+        except OSError:
+            pass

@@ -19,7 +19,14 @@ def ray_session() -> Iterator[None]:
     if not ray.is_initialized():
         # Logical CPUs beyond the machine's 2: actors here mostly wait, and tests must not
         # queue behind each other's actors.
-        ray.init(num_cpus=6, include_dashboard=False, logging_level="ERROR", namespace="rlrun")
+        # address="local": a Ray of this session's own, never a cluster left on the machine.
+        ray.init(
+            address="local",
+            num_cpus=6,
+            include_dashboard=False,
+            logging_level="ERROR",
+            namespace="rlrun",
+        )
     yield
     ray.shutdown()
 
