@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from rlrun.algorithms.evaluation import Evaluator
+from rlrun.algorithms.modules_by_id import ModulesById
+from rlrun.algorithms.rllib_api import RLlibAPI, checkpoint_path
 from rlrun.callbacks.driver import DriverCallbacks
 from rlrun.cluster import check_resources, init_ray, needs_ray
 from rlrun.connectors.connector import build_env_to_module
@@ -34,7 +36,7 @@ from rlrun.env.runners import make_env_runner
 from rlrun.results.episode_writer import EpisodeWriter, episode_writer_for
 
 
-class Algorithm:
+class Algorithm(ModulesById, RLlibAPI):
     learner_class: type[Learner]
     default_module_class: str
 
@@ -168,126 +170,11 @@ class Algorithm:
             check_encodable(obs_space, model, self.config["env"]["id"])
         return RLModuleSpec(module_class, obs_space, act_space, model)
 
-    def _multi_agent_spec(self) -> MultiRLModuleSpec:
-        """A multi-agent env: one spec per module in `multi_agent.policies` (docs/multi_agent.md)."""
-        from rlrun.algorithms.multi_agent import build_spec
-        from rlrun.env.multi_agent.env import agent_spaces, make_multi_agent_env
-        from rlrun.errors import ConfigError
-
-        why = (
-            "is single-agent only for now: a multi-agent env's observations go to the modules "
-            "as they are (a module may preprocess them itself, see docs/multi_agent.md)"
-        )
-        pieces = self.runner_config["_connectors"].get("env_to_module")
-        if pieces:
-            raise ConfigError("connectors.env_to_module", pieces, why)
-        if self.config["env_runner"]["observation_filter"] != "NoFilter":
-            filt = self.config["env_runner"]["observation_filter"]
-            raise ConfigError("env_runner.observation_filter", filt, why, allowed="NoFilter")
-        if self.config.get("callbacks"):
-            from rlrun.callbacks.hooks import CallbackList
-
-            if CallbackList(self.config["callbacks"], "the driver").has_episode_hooks:
-                raise ConfigError(
-                    "callbacks", self.config["callbacks"], "episode hooks (on_episode_start, "
-                    "on_episode_step, on_episode_end) are single-agent only for now; driver "
-                    "hooks (on_train_result, on_algorithm_init, ...) work in multi-agent runs",
-                )  # fmt: skip
-        probe = make_multi_agent_env(self.config["env"])
-        try:
-            obs_spaces, act_spaces = agent_spaces(probe)
-            self._possible_agents = list(probe.possible_agents)
-        finally:
-            probe.close()
-        self._env_obs_space = None
-        return build_spec(
-            self.config,
-            obs_spaces,
-            act_spaces,
-            lambda o, a, algo_cfg: self._single_module_spec(
-                o, a, self.module_model_config(algo_cfg)
-            ),
-        )
-
     def module_model_config(self, algo_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the module is built from: `algo.model` (of `algo_cfg`, one module's settings
         in a multi-agent run), plus what an algorithm's module also needs from its own
         settings (e.g. DQN's dueling heads)."""
         return dict((self.algo_config if algo_cfg is None else algo_cfg)["model"])
-
-    # --- modules by id (a single-agent run is the one-module case) ----------------------------
-
-    @property
-    def is_multi_agent(self) -> bool:
-        return isinstance(self.module_spec, MultiRLModuleSpec)
-
-    @property
-    def module_specs(self) -> dict[str, RLModuleSpec]:
-        if isinstance(self.module_spec, MultiRLModuleSpec):
-            return self.module_spec.module_specs
-        return {DEFAULT_MODULE_ID: self.module_spec}
-
-    @property
-    def algo_configs(self) -> dict[str, dict[str, Any]]:
-        """Each module's algorithm settings (per-module overrides applied)."""
-        if isinstance(self.module_spec, MultiRLModuleSpec):
-            return self.module_spec.algo_configs
-        return {DEFAULT_MODULE_ID: self.algo_config}
-
-    @property
-    def trainable_module_ids(self) -> list[str]:
-        if isinstance(self.module_spec, MultiRLModuleSpec):
-            return list(self.module_spec.trainable)
-        return [DEFAULT_MODULE_ID]
-
-    @property
-    def streams_per_env(self) -> int:
-        """Experience streams per sub-env: one, or one per possible agent."""
-        return len(self._possible_agents) if self.is_multi_agent else 1
-
-    def count_steps(self, rollouts: list[Rollout]) -> int:
-        """What `train_batch_size` and stop.timesteps count: env steps, or with
-        multi_agent.count_steps_by=agent_steps, the steps of all agents."""
-        if self.is_multi_agent and self.config["multi_agent"]["count_steps_by"] == "agent_steps":
-            return sum(sum(ro.agent_steps.values()) for ro in rollouts)
-        return sum(ro.env_steps for ro in rollouts)
-
-    def get_module(self, module_id: str = DEFAULT_MODULE_ID) -> Any:
-        """A module with the current weights (RLlib's Algorithm.get_module), for inference."""
-        from rlrun.core.multi_rl_module import split_weights
-
-        spec = self.module_specs[module_id]
-        module = spec.build()
-        weights = self._weights
-        if self.is_multi_agent:
-            weights = split_weights(weights, list(self.module_specs))[module_id]
-        module.load_state_dict(weights)
-        module.eval()
-        return module
-
-    def copy_module_weights(self, source: str, target: str) -> None:
-        """Give module `target` the current weights of `source` (self-play's snapshot of the
-        learning module into its frozen opponent), in the learners and every env runner."""
-        from rlrun.core.multi_rl_module import split_weights
-
-        weights = split_weights(self.learner_group.get_weights(), list(self.module_specs))
-        self.learner_group.set_module_weights(target, weights[source])
-        self.sync_weights()
-
-    def _load_module_checkpoints(self) -> None:
-        """multi_agent.policies.<id>.checkpoint: start that module from another run's weights
-        (a pre-trained opponent or partner; frozen unless it is in policies_to_train)."""
-        if not self.is_multi_agent:
-            return
-        from rlrun.algorithms.multi_agent import policies_of
-        from rlrun.results.checkpoint import load_module_weights
-
-        for mid, settings in policies_of(self.config["multi_agent"]).items():
-            if settings.get("checkpoint"):
-                weights = load_module_weights(
-                    settings["checkpoint"], self.module_specs[mid], f"multi_agent.policies.{mid}"
-                )
-                self.learner_group.set_module_weights(mid, weights)
 
     @property
     def reward_threshold(self) -> float | None:
@@ -457,12 +344,13 @@ class Algorithm:
         self,
         obs: Any,
         state: Any = None,
-        explore: bool = False,
+        explore: bool | None = None,
         episode_start: bool = True,
         prev_reward: float = 0.0,
         policy_id: str | None = None,
     ) -> Any:
-        """The action for one observation, as the env takes it (deterministic unless `explore`).
+        """The action for one observation, as the env takes it: sampled with `explore=True`,
+        the deterministic one with False; None (RLlib's default) takes env_runner.explore.
 
         Goes through the same connectors and act step as sampling. A recurrent module takes
         and returns its state: `action, state = algo.compute_single_action(obs, state)`, with
@@ -471,6 +359,8 @@ class Algorithm:
         `prev_reward` is the reward the last action earned, for `prev_actions_prev_rewards`.
         In a multi-agent run `policy_id` (RLlib's name) says which module acts for the agent.
         """
+        if explore is None:
+            explore = bool(self.config["env_runner"]["explore"])
         if self.is_multi_agent:
             return self._multi_agent_action(obs, state, explore, policy_id)
         runner = self.env_runner_group.local_runner
@@ -498,47 +388,6 @@ class Algorithm:
         a = runner.module_to_env(action)[0]
         a = int(a) if np.ndim(a) == 0 else a
         if runner.stateful:
-            return a, tree.map_structure(lambda x: x[0].clone(), state_out)
-        return a
-
-    def _multi_agent_action(
-        self, obs: Any, state: Any, explore: bool, policy_id: str | None
-    ) -> Any:
-        """compute_single_action for one agent of a multi-agent run: its module's act step
-        (multi-agent runs have no env-to-module connectors)."""
-        from rlrun.connectors.module_to_env import build_module_to_env
-
-        if policy_id is None and len(self.module_specs) == 1:
-            policy_id = next(iter(self.module_specs))
-        if policy_id not in self.module_specs:
-            raise ValueError(
-                f"a multi-agent run has several modules: name the one that acts with "
-                f"policy_id= (one of {', '.join(self.module_specs)}), got {policy_id!r}"
-            )
-        # One module per id, rebuilt only when the weights changed since.
-        weights = self._weights
-        cached = self._single_modules.get(policy_id)
-        if cached is None or cached[0] is not weights:
-            cached = (weights, self.get_module(policy_id))
-            self._single_modules[policy_id] = cached
-        module = cached[1]
-        stateful = module.is_stateful
-        state_in = None
-        if stateful:
-            state_in = (
-                initial_state(module.get_initial_state(), 1)
-                if state is None
-                else tree.map_structure(lambda x: torch.as_tensor(x)[None], state)
-            )
-        with torch.no_grad():
-            batch = tree.as_batch(
-                module.observation_space, tree.batch_of_one(module.observation_space, obs)
-            )
-            action, _, state_out = act(module, batch, state_in, explore)
-        to_env = build_module_to_env(module.action_space, module.action_dist_cls)
-        a = to_env(action)[0]
-        a = int(a) if np.ndim(a) == 0 else a
-        if stateful:
             return a, tree.map_structure(lambda x: x[0].clone(), state_out)
         return a
 
@@ -579,11 +428,6 @@ class Algorithm:
         self.time_total_s = float(c["time_total_s"])
         self.callbacks.set_state(c.get("callbacks", {}), self)
 
-    def save(self, path: str | Path) -> Path:
-        from rlrun.results.checkpoint import save_checkpoint
-
-        return save_checkpoint(self, Path(path))
-
     def restore(self, path: str | Path) -> None:
         from rlrun.errors import CheckpointError
         from rlrun.results.checkpoint import load_state
@@ -610,12 +454,13 @@ class Algorithm:
         """Read what `save_extra` wrote, if it is there."""
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> Algorithm:
+    def from_checkpoint(cls, path: Any) -> Algorithm:
         """Rebuild the algorithm a checkpoint came from and restore its state."""
         from rlrun.algorithms.registry import algorithm_class
         from rlrun.results.checkpoint import read_checkpoint_config
 
-        config = read_checkpoint_config(Path(path))
+        path = checkpoint_path(path)  # a folder, or RLlib's save().checkpoint
+        config = read_checkpoint_config(path)
         algo = algorithm_class(config["algo"]["name"])(config)
         algo.restore(path)
         return algo

@@ -411,7 +411,7 @@ def test_compute_single_action_takes_the_module_as_policy_id():
             algo.compute_single_action(np.zeros(4, np.float32))
         obs = np.array([0.01, 0.0, 0.02, 0.0], np.float32)
         for mid in ("p0", "p1"):
-            action = algo.compute_single_action(obs, policy_id=mid)
+            action = algo.compute_single_action(obs, policy_id=mid, explore=False)
             assert action in (0, 1)
             greedy = algo.get_module(mid).forward_inference({"obs": torch.from_numpy(obs[None])})
             assert action == int(greedy["action_dist_inputs"].argmax())

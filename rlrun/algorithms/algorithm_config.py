@@ -1,0 +1,401 @@
+"""AlgorithmConfig: RLlib's config builder, with RLlib's method and parameter names, over
+rlrun's config (docs/python_api.md).
+
+The builder only collects rlrun keys (rllib_names says where each RLlib parameter goes); it
+checks nothing about values itself. `build()` turns them into Hydra overrides and composes them
+exactly as `rlrun train` does (rlrun.build: compose, validate, env check), so a bad value is
+the CLI's ConfigError naming the rlrun key, plus the builder call that set it. `to_yaml()`
+writes the same settings as an experiment file for `rlrun train experiment=...`.
+Importing this module imports neither torch, Hydra nor Ray.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rlrun.algorithms import config_files as F
+from rlrun.algorithms import rllib_names as N
+from rlrun.algorithms.rllib_values import HANDLERS, did_you_mean, fail, import_path, plain
+from rlrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from rlrun.algorithms.algorithm import Algorithm
+
+_UNSET: Any = object()
+
+# Algorithm name -> its builder class, loaded lazily ("module:attr").
+BUILDERS: dict[str, str] = {
+    "PPO": "rlrun.algorithms.ppo.ppo:PPOConfig",
+    "DQN": "rlrun.algorithms.dqn.dqn:DQNConfig",
+    "SAC": "rlrun.algorithms.sac.sac:SACConfig",
+}
+
+
+class AlgorithmConfig:
+    """RLlib's `AlgorithmConfig`: each method takes RLlib's parameter names, returns self, and
+    raises ConfigError for a parameter it does not know (RLlib would store it silently)."""
+
+    algo_name: ClassVar[str | None] = None  # set by PPOConfig, DQNConfig, SACConfig
+    own_training: ClassVar[dict[str, str]] = {}  # the algorithm's training() parameters
+
+    def __init__(self, algo_class: Any = None) -> None:
+        self.algo_class = algo_class
+        name = self.algo_name or getattr(algo_class, "algo_name", None)
+        if name is None and algo_class is not None:
+            name = algo_class if isinstance(algo_class, str) else algo_class.__name__
+        self._name: str | None = name.upper() if name else None
+        self._groups: dict[str, str] = {}  # Hydra group choices (env, env_runner, learner)
+        self._values: dict[str, Any] = {}  # rlrun dotted key -> value
+        self._origin: dict[str, str] = {}  # rlrun key -> the builder call that set it
+        self._deferred: dict[str, tuple[Any, str]] = {}  # values that depend on others
+
+    # --- RLlib's builder methods ----------------------------------------------------------
+
+    def environment(self, env: Any = _UNSET, **kwargs: Any) -> Self:
+        """env (a Gymnasium id, "pkg.module:Class" or a class), env_config, ..."""
+        return self._apply("environment", kwargs if env is _UNSET else {"env": env, **kwargs})
+
+    def training(self, **kwargs: Any) -> Self:
+        """lr, gamma, train_batch_size(_per_learner), minibatch_size, num_epochs, model, and
+        the algorithm's own (PPO: lambda_, clip_param, ...); also rlrun's own algo.* names."""
+        return self._apply("training", kwargs)
+
+    def env_runners(self, **kwargs: Any) -> Self:
+        return self._apply("env_runners", kwargs)
+
+    def learners(self, **kwargs: Any) -> Self:
+        return self._apply("learners", kwargs)
+
+    def evaluation(self, **kwargs: Any) -> Self:
+        return self._apply("evaluation", kwargs)
+
+    def fault_tolerance(self, **kwargs: Any) -> Self:
+        return self._apply("fault_tolerance", kwargs)
+
+    def callbacks(self, callbacks_class: Any = _UNSET, **kwargs: Any) -> Self:
+        """A callbacks class (or a list of them, or "pkg.module:Class" paths)."""
+        if callbacks_class is not _UNSET:
+            kwargs = {"callbacks_class": callbacks_class, **kwargs}
+        return self._apply("callbacks", kwargs)
+
+    def rl_module(self, **kwargs: Any) -> Self:
+        return self._apply("rl_module", kwargs)
+
+    def debugging(self, **kwargs: Any) -> Self:
+        return self._apply("debugging", kwargs)
+
+    def reporting(self, **kwargs: Any) -> Self:
+        return self._apply("reporting", kwargs)
+
+    def checkpointing(self, **kwargs: Any) -> Self:
+        return self._apply("checkpointing", kwargs)
+
+    def multi_agent(self, **kwargs: Any) -> Self:
+        return self._apply("multi_agent", kwargs)
+
+    def resources(self, **kwargs: Any) -> Self:
+        return self._apply("resources", kwargs)
+
+    def framework(self, framework: Any = _UNSET, **kwargs: Any) -> Self:
+        return self._apply(
+            "framework", kwargs if framework is _UNSET else {"framework": framework, **kwargs}
+        )
+
+    def api_stack(self, **kwargs: Any) -> Self:
+        return self._apply("api_stack", kwargs)
+
+    @staticmethod
+    def overrides(**kwargs: Any) -> dict[str, Any]:
+        """RLlib's `AlgorithmConfig.overrides(explore=False)`, for evaluation_config=..."""
+        return dict(kwargs)
+
+    def update_from_dict(self, config: Mapping[str, Any]) -> Self:
+        """Keys by RLlib's names (lr, num_env_runners, ...) or rlrun's (nested sections as in
+        `to_dict()`, or dotted: "stop.iterations"). The way to set rlrun keys that RLlib has
+        no builder parameter for, e.g. {"env.max_episode_steps": 200, "stop.iterations": 5}."""
+        from rlrun.config.keys import schema_keys
+
+        keys = schema_keys()
+        for name, value in config.items():
+            where = f"{type(self).__name__}.update_from_dict({name!r})"
+            if name in ("algo", *(k for k in keys if F.is_section(k, keys))) and isinstance(
+                value, Mapping
+            ):
+                for key, v in F.flatten(name, value, keys):
+                    self._set(key, v, where)
+            elif name == "callbacks":
+                self._apply("callbacks", {"callbacks_class": value})
+            elif name in keys or name.startswith("algo."):
+                self._set(name, value, where)
+            elif (method := self._method_of(name)) is not None:
+                self._apply(method, {name: value})
+            else:
+                raise fail(where, f"unknown key.{did_you_mean(name, [*keys, *self._all_names()])}")
+        return self
+
+    # --- building and converting -----------------------------------------------------------
+
+    def build(self, env: Any = None, logger_creator: Any = None) -> Algorithm:
+        """The Algorithm, composed and checked exactly as `rlrun train` does. (RLlib's old
+        `env=` argument sets the env; rlrun's loggers are the runner's, so `logger_creator`
+        is not used.)"""
+        import rlrun
+
+        if env is not None:
+            self.environment(env)
+        try:
+            return rlrun.build(self.to_overrides())
+        except ConfigError as e:
+            raise self._explained(e) from None
+
+    def build_algo(self, env: Any = None, logger_creator: Any = None) -> Algorithm:
+        return self.build(env, logger_creator)
+
+    def validate(self) -> None:
+        """Compose and check the config without building anything."""
+        from rlrun.config.validate import check_env_id, validate
+
+        try:
+            cfg = self._compose()
+            validate(cfg)
+            check_env_id(cfg)
+        except ConfigError as e:
+            raise self._explained(e) from None
+
+    def rlrun_keys(self) -> dict[str, Any]:
+        """What the builder calls set so far, as rlrun's dotted keys ("env" for the env group);
+        everything else keeps rlrun's default."""
+        return {**self._groups, **self._resolved()}
+
+    def to_overrides(self, values: dict[str, Any] | None = None) -> list[str]:
+        """The settings as `rlrun train` overrides (Hydra syntax), algorithm and env first."""
+        from rlrun.rllib_yaml.emit import hydra_value
+
+        out = [f"algo={self._require_algo().lower()}"]
+        out += [f"{group}={hydra_value(option)}" for group, option in self._groups.items()]
+        for key, value in (self._resolved() if values is None else values).items():
+            if F.has_search_space(value):
+                raise ConfigError(key, value, "is a Ray Tune search space: give the config to "
+                                  "tune.Tuner(PPO, param_space=config), or set one value")  # fmt: skip
+            try:
+                out.append(f"{key}={hydra_value(value)}")
+            except ConfigError as e:
+                raise self._explained(ConfigError(key, value, e.detail)) from None
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole composed config as nested rlrun sections, Ray Tune search spaces kept in
+        place (Tune resolves them; each trial's config is then composed and checked)."""
+        from omegaconf import OmegaConf
+
+        values = self._resolved()
+        spaces = {k: v for k, v in values.items() if F.has_search_space(v)}
+        try:
+            cfg = self._compose({k: v for k, v in values.items() if k not in spaces})
+        except ConfigError as e:
+            raise self._explained(e) from None
+        out: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+        for key, value in spaces.items():
+            F.put(out, key, value)
+        return out
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> AlgorithmConfig:
+        """A builder holding `config` (a `to_dict()` result, or RLlib-named keys)."""
+        algo = config.get("algo")
+        name = algo.get("name") if isinstance(algo, Mapping) else None
+        return (builder_class(name)() if name else cls()).update_from_dict(config)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """An experiment file (as in conf/experiment/) that `rlrun train experiment=<name>`
+        runs with this config; written to `path` when given, and returned."""
+        values = self._resolved()
+        text = F.experiment_yaml(
+            type(self).__name__, self._require_algo(), self._groups, values, path
+        )
+        if path is not None:
+            target = Path(path).expanduser()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return text
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> AlgorithmConfig:
+        """A builder holding an experiment file's settings (the inverse of `to_yaml`)."""
+        algo, groups, data = F.read_experiment_yaml(path)
+        out = builder_class(algo or cls.algo_name)() if algo or cls.algo_name else cls()
+        out._groups.update(groups)
+        return out.update_from_dict(data)
+
+    def copy(self, copy_frozen: bool | None = None) -> Self:
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.rlrun_keys()})"
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _apply(self, method: str, params: dict[str, Any]) -> Self:
+        table = self._table(method)
+        for name, value in params.items():
+            where = f"{type(self).__name__}.{method}({name}={_short(value)})"
+            spec = table.get(name)
+            if spec is None and method == "training":
+                spec = self._own_algo_key(name)
+            if spec is None:
+                raise self._unknown(method, name, table)
+            for key, v in self._resolve(spec, name, value, where).items():
+                self._set(key, v, where)
+        return self
+
+    def _table(self, method: str) -> dict[str, str]:
+        if method == "training":
+            return {**N.TRAINING, **self.own_training}
+        return N.METHODS[method]
+
+    def _own_algo_key(self, name: str) -> str | None:
+        """rlrun's own algo.* names in training() (normalize_advantages, autotune_alpha, ...)."""
+        from rlrun.config.keys import algorithm_keys, schema_keys
+
+        key = f"algo.{name}"
+        if self._name is None or key not in algorithm_keys(self._name) or name == "name":
+            return None
+        return None if F.is_section(key, schema_keys()) else key
+
+    def _resolve(self, spec: str, name: str, value: Any, where: str) -> dict[str, Any]:
+        from rlrun.rllib_yaml import mapping as M
+
+        if spec == N.SAME and name not in M.CONFIG:
+            spec = N.NONE  # a table entry that this version of the RLlib mapping lacks
+        if spec == N.NONE:
+            if value is None or name in M.NO_EFFECT or M.SAME_AS_RLRUN.get(name, _UNSET) == value:
+                return {}
+            why = N.REASONS.get(name) or M.WHY_NOT.get(name, "")
+            if name.startswith("on_"):
+                why = N.REASONS["on_"]
+            raise fail(
+                where, f"RLlib's '{name}' has no rlrun equivalent{': ' if why else ''}{why}."
+            )
+        if spec.startswith("@"):
+            return HANDLERS[spec[1:]](self, name, value, where)
+        if spec != N.SAME:
+            return {spec: value}
+        target = M.CONFIG[name]
+        if M.UNUSABLE.get(name, lambda v: False)(value):
+            raise fail(where, f"{M.WHY_NOT.get(name, 'rlrun cannot use this value')}.")
+        return {target.key: target.transform(value) if target.transform else value}
+
+    def _set(self, key: str, value: Any, where: str) -> None:
+        value = plain(value)
+        if key in N.PATH_KEYS and value is not None:
+            value = import_path(value, where)
+        if key == "algo.name":
+            return  # the builder's class names the algorithm
+        if key.startswith("algo.") and self._name is not None:
+            from rlrun.config.keys import algorithm_keys, schema_keys
+
+            if key in schema_keys() and key not in algorithm_keys(self._name):
+                raise fail(where, f"'{key}' is not a {self._name} setting")
+        self._values.pop(key, None)  # re-inserted last: a later call wins, as in RLlib
+        self._values[key] = value
+        self._origin[key] = where
+
+    def _resolved(self) -> dict[str, Any]:
+        """The values, with those that depend on others filled in."""
+        values = dict(self._values)
+        if (
+            "train_batch_size" in self._deferred
+            and "algo.train_batch_size_per_learner" not in values
+        ):
+            total, where = self._deferred["train_batch_size"]
+            learners = values.get("learner.num_learners") or 0
+            if (
+                isinstance(total, int | float)
+                and not isinstance(total, bool)
+                and isinstance(learners, int)
+            ):
+                total = max(1, int(total) // max(1, learners))
+            values["algo.train_batch_size_per_learner"] = total
+            self._origin.setdefault("algo.train_batch_size_per_learner", where)
+        if "kl_coeff" in self._deferred and "algo.use_kl_loss" not in values:
+            values["algo.use_kl_loss"] = True
+        return values
+
+    def _compose(self, values: dict[str, Any] | None = None) -> Any:
+        from rlrun.config.compose import compose
+
+        return compose(self.to_overrides(values))
+
+    def _require_algo(self) -> str:
+        if self._name is None:
+            raise ConfigError(None, None, "AlgorithmConfig() names no algorithm: use PPOConfig(), "
+                              "DQNConfig() or SACConfig(), or AlgorithmConfig(algo_class='PPO')")  # fmt: skip
+        return self._name
+
+    def _explained(self, e: ConfigError) -> ConfigError:
+        """The CLI's error, plus the builder call that set the key."""
+        if e.key is None:
+            return e
+        key = e.key.lstrip("+")
+        setters = [k for k in self._origin if key == k or key.startswith((f"{k}.", f"{k}["))]
+        if not setters:
+            return e
+        origin = self._origin[max(setters, key=len)]
+        return ConfigError(e.key, e.value, f"{e.detail} (set by {origin})", allowed=e.allowed)
+
+    def _all_names(self) -> list[str]:
+        return sorted({n for t in N.METHODS.values() for n in t} | set(self.own_training))
+
+    def _method_of(self, name: str) -> str | None:
+        if name in self.own_training or self._own_algo_key(name):
+            return "training"
+        return next((m for m, table in N.METHODS.items() if name in table), None)
+
+    def _unknown(self, method: str, name: str, table: dict[str, str]) -> ConfigError:
+        cls = type(self).__name__
+        elsewhere = [f".{m}" for m, t in N.METHODS.items() if m != method and name in t]
+        for algo, path in BUILDERS.items():
+            if method == "training" and algo != self._name and name in _load(path).own_training:
+                elsewhere.append(f"{algo}Config.training")
+        hint = (
+            f" It is a parameter of {elsewhere[0]}()."
+            if elsewhere
+            else did_you_mean(name, list(table))
+        )
+        return ConfigError(None, None, f"{cls}.{method}({name}=...): unknown parameter '{name}'.{hint}",
+                           allowed=", ".join(sorted(table)))  # fmt: skip
+
+
+def trainable(name: str) -> type:
+    """RLlib's `PPO` name: a Ray Tune Trainable (rlrun.tune), or without Ray Tune, rlrun's
+    Algorithm class itself."""
+    try:
+        from rlrun.tune import algorithm
+    except ImportError:
+        from rlrun.algorithms.registry import algorithm_class
+
+        return algorithm_class(name)
+    return algorithm(name)
+
+
+def builder_class(name: str) -> type[AlgorithmConfig]:
+    """PPOConfig, DQNConfig or SACConfig by algorithm name."""
+    if str(name).upper() not in BUILDERS:
+        raise ConfigError("algo.name", name, "unknown algorithm", allowed=", ".join(BUILDERS))
+    return _load(BUILDERS[str(name).upper()])
+
+
+def _load(path: str) -> Any:
+    from rlrun.algorithms.registry import load_attr
+
+    return load_attr(path)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
