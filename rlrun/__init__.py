@@ -24,7 +24,7 @@ def build(config: Any = None) -> Algorithm:
     """
     from omegaconf import DictConfig
 
-    from rlrun.algorithms.registry import algorithm_class
+    from rlrun.algorithms.registry import algorithm_class_for
     from rlrun.config.compose import compose
     from rlrun.config.validate import check_env_id, validate
 
@@ -38,7 +38,7 @@ def build(config: Any = None) -> Algorithm:
     assert isinstance(config, DictConfig)
     validate(config)
     check_env_id(config)
-    return algorithm_class(config.algo.name)(config)
+    return algorithm_class_for(config)(config)
 
 
 def __getattr__(name: str) -> Any:

@@ -193,11 +193,11 @@ def train(cfg: DictConfig, overrides: list[str], sweep: SweepTrial | None = None
 
 
 def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int:
-    from rlrun.algorithms.registry import algorithm_class
+    from rlrun.algorithms.registry import algorithm_class_for
     from rlrun.results.checkpoint import checkpoint_dir_name, prune_checkpoints
 
     try:
-        algo = algorithm_class(config["algo"]["name"])(config)
+        algo = algorithm_class_for(config)(config)
         if config.get("resume"):
             algo.restore(config["resume"])
     except Exception as e:

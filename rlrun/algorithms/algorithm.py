@@ -82,6 +82,12 @@ class Algorithm(ModulesById, RLlibAPI):
             "_connectors_learner": runner_cfg["_connectors"].get("learner") or [],
         }
         learner_cls: Any = self.learner_class
+        if self.algo_config["learner_class"]:
+            from rlrun.algorithms.registry import _subclass
+
+            learner_cls = _subclass(
+                "algo.learner_class", self.algo_config["learner_class"], self.learner_class
+            )
         if self.is_multi_agent:
             learner_cls = functools.partial(MultiAgentLearner, self.learner_class)
         self.learner_group = LearnerGroup(
@@ -456,12 +462,12 @@ class Algorithm(ModulesById, RLlibAPI):
     @classmethod
     def from_checkpoint(cls, path: Any) -> Algorithm:
         """Rebuild the algorithm a checkpoint came from and restore its state."""
-        from rlrun.algorithms.registry import algorithm_class
+        from rlrun.algorithms.registry import algorithm_class_for
         from rlrun.results.checkpoint import read_checkpoint_config
 
         path = checkpoint_path(path)  # a folder, or RLlib's save().checkpoint
         config = read_checkpoint_config(path)
-        algo = algorithm_class(config["algo"]["name"])(config)
+        algo = algorithm_class_for(config)(config)
         algo.restore(path)
         return algo
 

@@ -89,19 +89,31 @@ class ModulesById:
         self.sync_weights()
 
     def _load_module_checkpoints(self) -> None:
-        """multi_agent.policies.<id>.checkpoint: start that module from another run's weights
-        (a pre-trained opponent or partner; frozen unless it is in policies_to_train)."""
-        if not self.is_multi_agent:
-            return
-        from rlrun.algorithms.multi_agent import policies_of
+        """Start modules from another run's weights: `algo.model.load_state_path` (RLlib's
+        RLModuleSpec name; per module through multi_agent.policies.<id>.model), or
+        multi_agent.policies.<id>.checkpoint (a pre-trained opponent or partner; frozen unless
+        it is in policies_to_train)."""
         from rlrun.results.checkpoint import load_module_weights
 
-        for mid, settings in policies_of(self.config["multi_agent"]).items():
-            if settings.get("checkpoint"):
-                weights = load_module_weights(
-                    settings["checkpoint"], self.module_specs[mid], f"multi_agent.policies.{mid}"
+        sources: dict[str, tuple[str, str]] = {}
+        for mid, cfg in self.algo_configs.items():
+            if cfg["model"]["load_state_path"]:
+                where = (
+                    "algo.model" if not self.is_multi_agent else f"multi_agent.policies.{mid}.model"
                 )
-                self.learner_group.set_module_weights(mid, weights)
+                sources[mid] = (cfg["model"]["load_state_path"], f"{where}.load_state_path")
+        if self.is_multi_agent:
+            from rlrun.algorithms.multi_agent import policies_of
+
+            for mid, settings in policies_of(self.config["multi_agent"]).items():
+                if settings.get("checkpoint"):
+                    sources[mid] = (
+                        settings["checkpoint"],
+                        f"multi_agent.policies.{mid}.checkpoint",
+                    )
+        for mid, (path, key) in sources.items():
+            weights = load_module_weights(path, self.module_specs[mid], key, mid)
+            self.learner_group.set_module_weights(mid, weights)
 
     def _multi_agent_spec(self) -> MultiRLModuleSpec:
         """A multi-agent env: one spec per module in `multi_agent.policies` (docs/multi_agent.md)."""

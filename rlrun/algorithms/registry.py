@@ -28,3 +28,26 @@ def algorithm_class(name: str) -> type:
 
 def config_class(name: str) -> type:
     return load_attr(ALGORITHMS[name.upper()][0])
+
+
+def algorithm_class_for(config: Any) -> type:
+    """The Algorithm a config runs: `algo.algorithm_class` (a subclass of the algorithm's
+    class with its own `training_step`, from YAML or the CLI) or the registry's class."""
+    base = algorithm_class(config["algo"]["name"])
+    path = config["algo"].get("algorithm_class")
+    if not path:
+        return base
+    return _subclass("algo.algorithm_class", path, base)
+
+
+def _subclass(key: str, path: str, base: type) -> type:
+    from rlrun.callbacks.hooks import load_attr_path
+    from rlrun.errors import ConfigError
+
+    cls = load_attr_path(key, path, f"pkg.module:Class, a subclass of {base.__name__}")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(
+            key, path, f"must name a subclass of {base.__module__}:{base.__name__}, the class "
+            "it replaces, so everything else it needs is there",
+        )  # fmt: skip
+    return cls

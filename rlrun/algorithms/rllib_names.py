@@ -69,8 +69,9 @@ LEARNERS: dict[str, str] = {
         NONE,
         "custom_resources_per_learner num_aggregator_actors_per_learner local_gpu_idx "
         "max_requests_in_flight_per_aggregator_actor max_requests_in_flight_per_learner "
-        "learner_class add_default_connectors_to_learner_pipeline learner_config_dict",
+        "add_default_connectors_to_learner_pipeline learner_config_dict",
     ),
+    "learner_class": "@learner_class",
 }
 
 # Every algorithm's training(); each config class adds its own table (below).
@@ -83,9 +84,10 @@ TRAINING: dict[str, str] = {
     "train_batch_size": "@train_batch_size",
     "model": "@model",
     "learner_connector": "@connectors",
+    "learner_class": "@learner_class",
     **_each(
         NONE,
-        "shuffle_batch_per_epoch optimizer learner_class add_default_connectors_to_learner_pipeline "
+        "shuffle_batch_per_epoch optimizer add_default_connectors_to_learner_pipeline "
         "learner_config_dict num_aggregator_actors_per_learner",
     ),
 }
@@ -290,7 +292,6 @@ REASONS: dict[str, str] = {
     "action_space": "rlrun reads the spaces from the env",
     "render_env": "render with algo.evaluate(render_mode='human') or `rlrun evaluate render=true`",
     "clip_rewards": "rlrun has no reward clipping setting",
-    "learner_class": "rlrun's learner is the algorithm's own",
     "optimizer": "an old-stack setting of RLlib's; rlrun's own optimizer keys (`rlrun train "
     "--cfg` lists them) go through update_from_dict",
     "custom_evaluation_function": "rlrun evaluates episodes with the current policy only",

@@ -190,6 +190,11 @@ def callbacks(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> dict[s
     return {"callbacks": [import_path(c, where) for c in classes]}
 
 
+def learner_class(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> dict[str, Any]:
+    """A Learner subclass (e.g. an extra loss term): algo.learner_class."""
+    return {"algo.learner_class": None if value is None else import_path(value, where)}
+
+
 def connectors(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> dict[str, Any]:
     key = {"env_to_module_connector": "env_to_module", "module_to_env_connector": "module_to_env"}
     section = f"connectors.{key.get(name, 'learner')}"
@@ -271,10 +276,9 @@ def rl_module_spec(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> d
         raise fail(where, "expected an RLModuleSpec (module_class, model_config) or a "
                    "MultiRLModuleSpec (rl_module_specs)")  # fmt: skip
     settings = module_spec_settings(value, where)
-    if "checkpoint" in settings:
-        raise fail(where, "load_state_path of a single-agent module is not supported yet; in a "
-                   "multi-agent run give it per module (multi_agent.policies.<id>.checkpoint)")  # fmt: skip
     out = {f"algo.model.{k}": v for k, v in settings.pop("model", {}).items()}
+    if "checkpoint" in settings:
+        out["algo.model.load_state_path"] = settings["checkpoint"]
     if "module_class" in settings:
         out["algo.model.module_class"] = settings["module_class"]
     return out
@@ -318,6 +322,7 @@ HANDLERS: dict[str, Handler] = {
     "optimization_config": optimization_config,
     "evaluation_config": evaluation_config,
     "callbacks": callbacks,
+    "learner_class": learner_class,
     "connectors": connectors,
     "policies": policies,
     "policies_to_train": policies_to_train,

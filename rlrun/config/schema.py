@@ -36,6 +36,7 @@ class ModelConfig:
     free_log_std: bool = True  # Box actions: state-independent log-std parameter
     log_std_init: float = 0.0  # initial log-std of the Gaussian policy
     module_class: str | None = None  # "pkg.module:Class" replaces the default module
+    load_state_path: str | None = None  # start from a checkpoint's module (RLlib's RLModuleSpec)
     custom: dict[str, Any] = field(default_factory=dict)  # passed to a user's module_class
 
 
@@ -52,6 +53,8 @@ class AlgoConfig:
     # {type: adamw, weight_decay: 0.01}: a torch.optim class by name with its kwargs; no type:
     # the fused built-in Adam (eps 1e-5 for PPO and DQN, 1e-8 for SAC, unless given).
     optimizer: dict[str, Any] = field(default_factory=dict)  # {}: the built-in Adam
+    learner_class: str | None = None  # "pkg.module:Cls", a subclass of the algorithm's Learner
+    algorithm_class: str | None = None  # "pkg.module:Cls", a subclass of the algorithm's class
     model: ModelConfig = field(default_factory=ModelConfig)
 
 

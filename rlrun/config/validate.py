@@ -86,6 +86,24 @@ RULES: tuple[Rule, ...] = (
     # algo: shared by every algorithm
     between("algo.gamma", 0, 1),
     Rule(
+        "algo.learner_class",
+        _is_attr_path,
+        "pkg.module:Class, a subclass of the algorithm's Learner, or null",
+        nullable=True,
+    ),
+    Rule(
+        "algo.algorithm_class",
+        _is_attr_path,
+        "pkg.module:Class, a subclass of the algorithm's class, or null",
+        nullable=True,
+    ),
+    Rule(
+        "algo.model.load_state_path",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "a checkpoint folder (or its module/<id> folder) to start the module from, or null",
+        nullable=True,
+    ),
+    Rule(
         "algo.optimizer",
         lambda v: (
             isinstance(v, dict | DictConfig)

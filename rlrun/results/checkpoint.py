@@ -177,24 +177,25 @@ def load_module(path: Path, module_id: str | None = None) -> RLModule:
     return module
 
 
-def load_module_weights(path: str | Path, spec: RLModuleSpec, key: str) -> dict[str, torch.Tensor]:
-    """One module's weights from another run, for `key` (multi_agent.policies.<id>): `path` is
-    a checkpoint (its module of the same id, or its only one) or a checkpoint's module/<id>/
-    folder. They must fit `spec`'s networks; a ConfigError says what differs."""
+def load_module_weights(
+    path: str | Path, spec: RLModuleSpec, key: str, module_id: str
+) -> dict[str, torch.Tensor]:
+    """Module `module_id`'s starting weights from another run, for config `key`: `path` is a
+    checkpoint (its module of the same id, or its only one) or a checkpoint's module/<id>/
+    folder. They must fit `spec`'s networks; a ConfigError names the tensor that differs."""
     from rlrun.errors import ConfigError
 
     folder = Path(path).expanduser()
-    module_id = key.rpartition(".")[2]
     if not (folder / "model.safetensors").exists():
         try:
             meta = read_metadata(folder)
         except CheckpointError as e:
-            raise ConfigError(f"{key}.checkpoint", str(path), str(e)) from None
+            raise ConfigError(key, str(path), str(e)) from None
         ids = list(meta["module_ids"])
         pick = module_id if module_id in ids else ids[0] if len(ids) == 1 else None
         if pick is None:
             raise ConfigError(
-                f"{key}.checkpoint", str(path), f"holds modules {', '.join(ids)} and none is "
+                key, str(path), f"holds modules {', '.join(ids)} and none is "
                 f"named {module_id}: point at one, e.g. {folder}/module/{ids[0]}",
             )  # fmt: skip
         folder = folder / "module" / pick
@@ -204,7 +205,7 @@ def load_module_weights(path: str | Path, spec: RLModuleSpec, key: str) -> dict[
     if got != expected:
         diff = sorted(set(got) ^ set(expected)) or [k for k in got if got[k] != expected[k]]
         raise ConfigError(
-            f"{key}.checkpoint", str(path), f"does not fit this module's networks (first "
+            key, str(path), f"does not fit this module's networks (first "
             f"difference: {diff[0]}); the module's model settings must match the saved one's",
         )  # fmt: skip
     return weights
