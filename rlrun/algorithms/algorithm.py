@@ -258,16 +258,21 @@ class Algorithm(ModulesById, RLlibAPI):
         self._timers = {}
         ev = self.evaluator
         evaluate = ev is not None and ev.due(self.iteration + 1)
-        if evaluate and ev.parallel:
+        custom = ev is not None and ev.custom_function is not None
+        if evaluate and ev.parallel and not custom:
             self.callbacks.on_evaluate_start(self)
             ev.start(self._weights, self.env_runner_group.get_state()["connector"])
         step = self.training_step()
         if evaluate:
             with self.timer("evaluation_iteration_timer"):
-                if not ev.parallel:
+                if custom:
                     self.callbacks.on_evaluate_start(self)
-                    ev.start(self._weights, self.env_runner_group.get_state()["connector"])
-                step["evaluation"] = ev.collect()
+                    step["evaluation"] = ev.run_custom(self)
+                else:
+                    if not ev.parallel:
+                        self.callbacks.on_evaluate_start(self)
+                        ev.start(self._weights, self.env_runner_group.get_state()["connector"])
+                    step["evaluation"] = ev.collect()
                 self.callbacks.on_evaluate_end(self, step["evaluation"])
         dt = time.perf_counter() - t0
         self.iteration += 1

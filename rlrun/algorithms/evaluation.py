@@ -113,6 +113,17 @@ class Evaluator:
                 recreate_failed_sub_envs=bool(fault_cfg.get("restart_failed_sub_environments")),
             )
         self._pending: tuple[list[Any], float] | None = None
+        # evaluation.custom_evaluation_function (RLlib's name): fn(algorithm, evaluator) ->
+        # the `evaluation` result section, in place of the built-in episodes.
+        self.custom_function: Any = None
+        if eval_cfg["custom_evaluation_function"]:
+            from rlrun.callbacks.hooks import load_attr_path
+
+            self.custom_function = load_attr_path(
+                "evaluation.custom_evaluation_function",
+                eval_cfg["custom_evaluation_function"],
+                "pkg.module:fn, fn(algorithm, evaluator) -> dict of metrics",
+            )
 
     def due(self, iteration: int) -> bool:
         """Whether the iteration numbered `iteration` (1-based) ends with an evaluation."""
@@ -191,6 +202,26 @@ class Evaluator:
     ) -> dict[str, Any]:
         self.start(weights, connector_state)
         return self.collect()
+
+    def run_custom(self, algorithm: Any) -> dict[str, Any]:
+        """The user's evaluation function: it may use this evaluator's runners (`self.local`,
+        `self.remote`) or `algorithm.evaluate()`. RLlib's (metrics, env steps, agent steps)
+        tuple is accepted too; its metrics become the section."""
+        from rlrun.callbacks.hooks import failure
+
+        t0 = time.perf_counter()
+        name = str(self.cfg["custom_evaluation_function"])
+        try:
+            out = self.custom_function(algorithm, self)
+        except Exception as e:
+            raise failure(name, "custom_evaluation_function", e, "the driver") from e
+        metrics = out[0] if isinstance(out, tuple) else out
+        if not isinstance(metrics, dict):
+            from rlrun.errors import ConfigError
+
+            raise ConfigError("evaluation.custom_evaluation_function", name,
+                              f"returned {type(metrics).__name__}, not a dict of metrics")  # fmt: skip
+        return {**metrics, "time_s": time.perf_counter() - t0}
 
     def _run(self, runner: EnvRunner) -> tuple[Any, ...]:
         if self.by_episodes:

@@ -141,13 +141,14 @@ EVALUATION: dict[str, str] = {
         "evaluation_num_workers",
     ),
     "evaluation_config": "@evaluation_config",
+    "custom_evaluation_function": "@custom_evaluation_function",
     **_each(
         NONE,
         "evaluation_auto_duration_min_env_steps_per_sample evaluation_sample_timeout_s "
         "evaluation_auto_duration_max_env_steps_per_sample off_policy_estimation_methods "
         "evaluation_unhealthy_workers_timeout_s evaluation_error_after_n_consecutive_skips "
         "evaluation_force_reset_envs_before_iteration ope_split_batch_by_episode "
-        "custom_evaluation_function always_attach_evaluation_results",
+        "always_attach_evaluation_results",
     ),
 }
 
@@ -294,7 +295,6 @@ REASONS: dict[str, str] = {
     "clip_rewards": "rlrun has no reward clipping setting",
     "optimizer": "an old-stack setting of RLlib's; rlrun's own optimizer keys (`rlrun train "
     "--cfg` lists them) go through update_from_dict",
-    "custom_evaluation_function": "rlrun evaluates episodes with the current policy only",
     "exploration_config": "PPO and SAC explore by sampling; DQN: .training(epsilon=...)",
     "vf_clip_param": "RLlib clips the value loss; rlrun's algo.vf_clip_param clips the value "
     "update around the old value (SB3's clip_range_vf): set that key with update_from_dict",

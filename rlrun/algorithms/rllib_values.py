@@ -195,6 +195,14 @@ def learner_class(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> di
     return {"algo.learner_class": None if value is None else import_path(value, where)}
 
 
+def custom_evaluation_function(
+    cfg: AlgorithmConfig, name: str, value: Any, where: str
+) -> dict[str, Any]:
+    """fn(algorithm, evaluator) -> metrics: evaluation.custom_evaluation_function."""
+    path = None if value is None else import_path(value, where)
+    return {"evaluation.custom_evaluation_function": path}
+
+
 def connectors(cfg: AlgorithmConfig, name: str, value: Any, where: str) -> dict[str, Any]:
     key = {"env_to_module_connector": "env_to_module", "module_to_env_connector": "module_to_env"}
     section = f"connectors.{key.get(name, 'learner')}"
@@ -323,6 +331,7 @@ HANDLERS: dict[str, Handler] = {
     "evaluation_config": evaluation_config,
     "callbacks": callbacks,
     "learner_class": learner_class,
+    "custom_evaluation_function": custom_evaluation_function,
     "connectors": connectors,
     "policies": policies,
     "policies_to_train": policies_to_train,

@@ -123,6 +123,7 @@ class EvaluationConfig:
     env_config: dict[str, Any] = field(default_factory=dict)  # merged over env.env_config for eval
     policy_mapping_fn: str | None = None  # multi-agent: agents -> modules in eval; null: training's
     config: dict[str, Any] = field(default_factory=dict)  # {env: {..}, env_runner: {..}} for eval
+    custom_evaluation_function: str | None = None  # "pkg.module:fn", fn(algorithm, evaluator)
 
 
 @dataclass

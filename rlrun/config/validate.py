@@ -86,6 +86,12 @@ RULES: tuple[Rule, ...] = (
     # algo: shared by every algorithm
     between("algo.gamma", 0, 1),
     Rule(
+        "evaluation.custom_evaluation_function",
+        _is_attr_path,
+        "pkg.module:fn, fn(algorithm, evaluator) -> a dict of metrics, or null",
+        nullable=True,
+    ),
+    Rule(
         "algo.learner_class",
         _is_attr_path,
         "pkg.module:Class, a subclass of the algorithm's Learner, or null",

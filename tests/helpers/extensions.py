@@ -30,3 +30,13 @@ class CountingPPO(PPO):
 
 class NotALearner:
     pass
+
+
+def three_episode_evaluation(algorithm: Any, evaluator: Any) -> dict[str, Any]:
+    """A custom evaluation: three explored episodes with the algorithm's own evaluate()."""
+    stats = algorithm.evaluate(episodes=3, explore=True)
+    return {"env_runners": {"episode_return_mean": stats["episode_return_mean"]}, "custom": 1}
+
+
+def not_a_dict(algorithm: Any, evaluator: Any) -> list[int]:
+    return [1, 2]

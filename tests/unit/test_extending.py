@@ -77,3 +77,34 @@ def test_load_state_path_starts_a_run_from_a_checkpoints_module(tmp_path):
     with pytest.raises(ConfigError, match="algo.model.load_state_path") as info:
         rlrun.build([*TINY, "algo.model.fcnet_hiddens=[8]", f"algo.model.load_state_path={path}"])
     assert "does not fit" in str(info.value)
+
+
+def test_a_custom_evaluation_function_replaces_the_built_in_evaluation():
+    algo = rlrun.build(
+        [
+            *TINY,
+            "evaluation.interval=1",
+            "evaluation.custom_evaluation_function=tests.helpers.extensions:three_episode_evaluation",
+        ]
+    )
+    try:
+        ev = algo.train()["evaluation"]
+        assert ev["custom"] == 1 and ev["env_runners"]["episode_return_mean"] > 0
+        assert ev["time_s"] >= 0
+    finally:
+        algo.stop()
+
+
+def test_a_custom_evaluation_function_that_returns_no_dict_is_named():
+    algo = rlrun.build(
+        [
+            *TINY,
+            "evaluation.interval=1",
+            "evaluation.custom_evaluation_function=tests.helpers.extensions:not_a_dict",
+        ]
+    )
+    try:
+        with pytest.raises(ConfigError, match="returned list, not a dict"):
+            algo.train()
+    finally:
+        algo.stop()
