@@ -21,7 +21,7 @@ train: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not long"
 
 # The fast suite: deselects the learning tests (slow) and the tests that start Ray (ray).
 test-fast: install

@@ -166,6 +166,7 @@ RULES: tuple[Rule, ...] = (
     between("algo.lambda_", 0, 1),
     above("algo.clip_param", 0),
     above("algo.vf_clip_param", 0, nullable=True),
+    above("algo.vf_loss_clip", 0, nullable=True),
     at_least("algo.vf_loss_coeff", 0),
     at_least("algo.kl_coeff", 0),
     above("algo.kl_target", 0),

@@ -8,6 +8,7 @@ runs the package's "gymnasium.envs" entry point, the registration hook that old 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 from importlib.metadata import entry_points
@@ -100,7 +101,9 @@ def wants_atari_preprocessing(env_cfg: dict[str, Any]) -> bool:
 def make_single_env(env_cfg: dict[str, Any], render_mode: str | None = None) -> gym.Env:
     """One environment, with the registered time limit (or `max_episode_steps`)."""
     env_id: str = env_cfg["id"]
-    kwargs = dict(env_cfg.get("env_config") or {})
+    # A deep copy per env: an env that takes values out of a nested dict of its config (RLlib's
+    # example envs do) must not take them from the next sub-env's.
+    kwargs = copy.deepcopy(dict(env_cfg.get("env_config") or {}))
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     max_steps = env_cfg.get("max_episode_steps")

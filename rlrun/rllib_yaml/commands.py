@@ -26,8 +26,10 @@ as an rlrun experiment file (`# @package _global_`, a defaults list choosing alg
 keys), separated by `---`. With --out DIR, writes one DIR/<experiment>.yaml per experiment
 instead; put them in conf/experiment/ and run `rlrun train experiment=<experiment>`.
 
-Keys with no rlrun equivalent are listed as a warning (strict=true makes them an error, exit 2).
-The key mapping and where RLlib's meaning differs from rlrun's: docs/rllib_yaml.md.
+Settings the file leaves out take RLlib's defaults (written out too), not rlrun's. Keys with no
+rlrun equivalent are listed as a warning (strict=true makes them an error, exit 2). The result
+does not depend on this machine: a file written for a cluster converts anywhere (`rlrun train`
+checks the resources). The key mapping and the defaults: docs/rllib_yaml.md.
 
 options:
   --out DIR    write one file per experiment into DIR (created if missing)
@@ -40,7 +42,7 @@ def train_file(args: list[str]) -> int:
     """`rlrun train file=x.yaml [strict=true] [options] [overrides]`."""
     from rlrun import cli
     from rlrun.rllib_yaml.convert import convert_file
-    from rlrun.rllib_yaml.emit import to_overrides
+    from rlrun.rllib_yaml.emit import hydra_value, to_overrides
 
     if any(a in ("-h", "--help") for a in args):
         return cli.train_command(["--help"])
@@ -56,7 +58,11 @@ def train_file(args: list[str]) -> int:
     experiments = convert_file(file)
     report(experiments, strict)
     for exp in experiments:
-        check(exp, [*to_overrides(exp, first_only=True, env=not user_env), *first_trial(user)])
+        first = [*to_overrides(exp, first_only=True, env=not user_env), *first_trial(user)]
+        check(exp, first)
+        if not user_env:
+            for other in exp.envs[1:]:  # a grid_search over env: each one must be makeable
+                check(exp, [*first, f"env.id={hydra_value(other)}"])
 
     codes: list[int] = []
     for i, exp in enumerate(experiments):
@@ -75,6 +81,14 @@ def train_file(args: list[str]) -> int:
                 # A grid_search runs as `rlrun train -m` would run its comma-separated values.
                 sweep = ["-m"] if exp.is_sweep or multirun else []
                 code = cli.train_command([*sweep, *plain_options, *overrides])
+        except ConfigError as e:
+            # Raised once the run started (a GPU that torch does not see, actors Ray cannot
+            # place): name the file's key behind it.
+            e = ConfigError(None, None, f"{exp.place}{origin(exp, e)}: {e}")
+            if len(experiments) == 1:
+                raise e from None
+            cli._print_error(f"experiment '{exp.name}': {e}")
+            code = e.exit_code
         except RLRunError as e:
             if len(experiments) == 1:
                 raise
@@ -122,7 +136,7 @@ def convert_command(args: list[str]) -> int:
     experiments = convert_file(file)
     report(experiments, strict)
     for exp in experiments:
-        check(exp, to_overrides(exp, first_only=True), env=False)
+        check(exp, to_overrides(exp, first_only=True), env=False, local=False)
     names = [option_name(exp) for exp in experiments]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice and out_dir is not None:
@@ -195,23 +209,61 @@ def report(experiments: list[Experiment], strict: bool) -> None:
             )
 
 
-def check(exp: Experiment, overrides: list[str], env: bool = True) -> None:
-    """Compose and validate one experiment now, naming the RLlib key behind a bad value."""
+def check(exp: Experiment, overrides: list[str], env: bool = True, local: bool = True) -> None:
+    """Compose and validate one experiment now, naming the RLlib key behind a bad value.
+
+    `local=False` (`rlrun convert`) skips what depends on this machine: whether its CPUs could
+    hold the remote actors the file asks for. `train` checks that, and names the file's keys.
+    """
     from rlrun.config.compose import compose
     from rlrun.config.validate import check_env_id, validate
 
+    if not local:
+        # A file written for a cluster converts anywhere: validation takes the actors as placed
+        # on an existing cluster, where this machine's CPU count says nothing.
+        overrides = [*overrides, "ray.address=auto"]
     try:
         cfg = compose(overrides)
         validate(cfg)
         if env:
             check_env_id(cfg)
     except ConfigError as e:
-        text = str(e)
-        source = exp.sources.get(e.key or "") or next(
-            (s for k, s in exp.sources.items() if text.startswith((f"{k}=", f"++{k}="))), None
-        )
-        origin = f" ({source} in the file)" if source else ""
-        raise ConfigError(None, None, f"{exp.place}{origin}: {text}") from None
+        raise ConfigError(None, None, f"{exp.place}{origin(exp, e)}: {e}") from None
+
+
+def origin(exp: Experiment, error: ConfigError) -> str:
+    """' (num_workers in the file)' for an error about a key the file set, ' (RLlib's default
+    train_batch_size)' for one RLlib's defaults set, '' otherwise. A resource check names the
+    file's keys that ask for the actors."""
+    text = str(error)
+    key = error.key or next(
+        (k for k in exp.settings if text.startswith((f"{k}=", f"++{k}="))), None
+    )
+    if key in exp.sources:
+        return f" ({exp.sources[key]} in the file)"
+    if key in exp.default_sources:
+        return f" (RLlib's default {exp.default_sources[key]}, not in the file)"
+    if error.key is None and "ask Ray for" in text:
+        kind = "gpus" if " GPUs " in text else "cpus"
+        keys = [k for k in RESOURCE_KEYS if "_cpus_" not in k and "_gpus_" not in k]
+        keys += [k for k in RESOURCE_KEYS if f"_{kind}_" in k]
+        asked = [exp.sources[k] for k in keys if k in exp.sources]
+        if asked:
+            return f" (lower {' or '.join(dict.fromkeys(asked))} in the file)"
+    return ""
+
+
+# The keys that size the actors a run asks Ray for: counts, then CPUs or GPUs per actor.
+RESOURCE_KEYS = (
+    "env_runner.num_env_runners",
+    "evaluation.num_env_runners",
+    "learner.num_learners",
+    "env_runner.num_cpus_per_env_runner",
+    "evaluation.num_cpus_per_env_runner",
+    "learner.num_cpus_per_learner",
+    "env_runner.num_gpus_per_env_runner",
+    "learner.num_gpus_per_learner",
+)
 
 
 def first_trial(overrides: list[str]) -> list[str]:

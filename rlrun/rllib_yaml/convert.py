@@ -3,7 +3,8 @@
 Every key of the file ends up in exactly one place: a value under an rlrun key (`values`, with
 the RLlib key it came from in `sources`), `ignored` (no rlrun home; the reason when known), a
 note (superseded as RLlib would supersede it, or a framework that rlrun replaces by torch), or
-the short NO_EFFECT list of RLlib code-path switches. Nothing is dropped silently.
+the short NO_EFFECT list of RLlib code-path switches. Nothing is dropped silently. What the file
+leaves out then takes RLlib's default (`defaults`, kept apart in `Experiment.defaults`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlrun.algorithms.registry import ALGORITHMS, config_class
+from rlrun.rllib_yaml import defaults as D
 from rlrun.rllib_yaml import mapping as M
-from rlrun.rllib_yaml.parse import Grid, file_error, load_experiments, where
+from rlrun.rllib_yaml.parse import Grid, file_error, load_experiments, marked_old_stack, where
 from rlrun.rllib_yaml.sections import HANDLERS, models
 from rlrun.rllib_yaml.values import (
     as_schema_type,
@@ -29,6 +31,14 @@ from rlrun.rllib_yaml.values import (
 DEFAULT_METRIC = "env_runners/episode_return_mean"
 TF_FRAMEWORKS = ("tf", "tf2", "tfe", "jax")
 _FREE_KEY = re.compile(r"[A-Za-z0-9_][\w\-]*")
+# RLlib's example envs moved from ray.rllib.examples.env to ray.rllib.examples.envs.classes.
+_OLD_EXAMPLE_ENVS = "ray.rllib.examples.env."
+_NEW_EXAMPLE_ENVS = "ray.rllib.examples.envs.classes."
+# Gym's Atari ids from before the ALE/ namespace, which ale_py registers on import. RLlib
+# wrapped the games without frame skipping in DeepMind's preprocessing (rlrun does so on its
+# own only for ALE/ ids).
+_ATARI_V4 = re.compile(r"^[A-Z]\w*(NoFrameskip|Deterministic)-v[04]$")
+_ATARI_NOFRAMESKIP = re.compile(r"^(ale_py:)?[A-Z]\w*NoFrameskip-v[04]$")
 
 
 @dataclass
@@ -38,11 +48,18 @@ class Experiment:
     name: str
     file: str
     algo: str  # registry name: PPO, DQN, SAC
-    env: str  # a Gymnasium id or pkg.module:Class
+    env: str  # a Gymnasium id or pkg.module:Class (the first, when `env` is a grid_search)
     values: dict[str, Any] = field(default_factory=dict)  # rlrun key -> value (or Grid)
     sources: dict[str, str] = field(default_factory=dict)  # rlrun key -> RLlib key
     ignored: dict[str, str] = field(default_factory=dict)  # RLlib key -> why ("" if unknown)
     notes: list[str] = field(default_factory=list)
+    envs: tuple[str, ...] = ()  # every env of a grid_search over `env` (one trial each)
+    stack: str = D.NEW  # the RLlib API stack whose defaults fill what the file leaves out
+    stack_reason: str = ""
+    # RLlib's defaults for the keys the file leaves out (rlrun key -> value), and the RLlib
+    # setting each one is (defaults.py); the file's own values are in `values`.
+    defaults: dict[str, Any] = field(default_factory=dict)
+    default_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def place(self) -> str:
@@ -54,24 +71,38 @@ class Experiment:
 
     @property
     def is_sweep(self) -> bool:
-        return bool(self.sweeps)
+        return bool(self.sweeps) or len(self.envs) > 1
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every rlrun key this experiment sets: RLlib's defaults, then the file's values."""
+        return {**{k: v for k, v in self.defaults.items() if k not in self.values}, **self.values}
 
 
 def convert_file(path: str) -> list[Experiment]:
     """Every experiment of an RLlib YAML file, in file order."""
-    return [convert_experiment(name, spec, path) for name, spec in load_experiments(path).items()]
+    old = marked_old_stack(path)
+    return [
+        convert_experiment(name, spec, path, old) for name, spec in load_experiments(path).items()
+    ]
 
 
-def convert_experiment(name: str, spec: dict[str, Any], file: str) -> Experiment:
-    return Converter(name, spec, file).run()
+def convert_experiment(
+    name: str, spec: dict[str, Any], file: str, marked_old: bool = False
+) -> Experiment:
+    return Converter(name, spec, file, marked_old).run()
 
 
 class Converter:
     """Reads one experiment's spec into an Experiment; `set`/`ignore`/`note` are its only outputs."""
 
-    def __init__(self, name: str, spec: dict[str, Any], file: str) -> None:
+    def __init__(
+        self, name: str, spec: dict[str, Any], file: str, marked_old: bool = False
+    ) -> None:
         self.spec = dict(spec)
         self.place = where(file, name)
+        self.marked_old = marked_old
+        self.normalize_actions: bool | None = None  # the file's, for PPO (defaults.py)
         algo = self._algo(self.spec.pop("run"))
         self.exp = Experiment(name=name, file=file, algo=algo, env="")
         self.algo_keys = _algo_keys(algo)
@@ -83,11 +114,21 @@ class Converter:
         if not isinstance(config, dict):
             raise file_error(self.place, "config", config, "must be a mapping of RLlib settings.")
         config = dict(config)
+        self.exp.stack, self.exp.stack_reason = D.detect_stack(
+            config, self.spec.get("stop"), self.marked_old
+        )
+        if self.exp.stack == D.OLD and self.exp.algo in ("DQN", "SAC"):
+            # Only DQN's and SAC's defaults differ between the stacks.
+            self.note(
+                f"read as an old-API-stack file ({self.exp.stack_reason}): the settings it "
+                "leaves out take the old stack's defaults."
+            )
         self._env(self.spec.pop("env", None), config.pop("env", None))
         self._framework(config.pop("framework", "torch"))
         self._stop(self.spec.pop("stop", None))
         self._experiment_keys(self.spec)
         self._config(config)
+        D.apply(self)
         return self.exp
 
     # --- the experiment's own keys ---------------------------------------------------------------
@@ -103,20 +144,35 @@ class Converter:
     def _env(self, top: Any, in_config: Any) -> None:
         if top is not None and in_config is not None and top != in_config:
             raise file_error(
-                self.place, "env", top, f"differs from config.env ({in_config}); give one env."
-            )
+                self.place, "env", show(top), f"differs from config.env ({show(in_config)}); "
+                "give one env.",
+            )  # fmt: skip
         env = top if top is not None else in_config
-        if isinstance(env, Grid):
-            raise file_error(
-                self.place, "env", list(env.values), "a grid_search over envs is not supported.",
-                allowed="one env per experiment: write one experiment for each",
-            )  # fmt: skip
-        if not isinstance(env, str) or not env.strip():
-            raise file_error(
-                self.place, "env", env, "needs an environment.",
-                allowed="a Gymnasium id (CartPole-v1) or a class path (pkg.module.Class)",
-            )  # fmt: skip
-        self.exp.env = env_id(env.strip())
+        # A grid_search over envs: one trial per env, as Tune runs it.
+        envs = env.values if isinstance(env, Grid) else (env,)
+        ids = []
+        for one in envs:
+            if not isinstance(one, str) or not one.strip():
+                raise file_error(
+                    self.place, "env", show(env), "needs an environment.",
+                    allowed="a Gymnasium id (CartPole-v1) or a class path (pkg.module.Class)",
+                )  # fmt: skip
+            ids.append(self._env_id(one.strip()))
+        self.exp.envs = tuple(dict.fromkeys(ids))
+        self.exp.env = self.exp.envs[0]
+        if all(_ATARI_NOFRAMESKIP.match(i) for i in self.exp.envs):
+            # RLlib wraps Atari games in DeepMind's preprocessing; rlrun does on its own only for
+            # ALE/ ids, so a NoFrameskip-v4 id asks for it.
+            self.set("env.atari_preprocessing", True, "env")
+
+    def _env_id(self, value: str) -> str:
+        if _ATARI_V4.match(value):
+            return f"ale_py:{value}"
+        if value.startswith(_OLD_EXAMPLE_ENVS):
+            moved = _NEW_EXAMPLE_ENVS + value.removeprefix(_OLD_EXAMPLE_ENVS)
+            self.note(f"env: {value} -> {moved} (RLlib moved its example envs there).")
+            value = moved
+        return env_id(value)
 
     def _framework(self, value: Any) -> None:
         values = value.values if isinstance(value, Grid) else (value,)
@@ -204,6 +260,9 @@ class Converter:
             if weak in config and strong in config:
                 self.note(f"{weak} is superseded by {strong}, as in RLlib.")
                 del config[weak]
+        if "_fake_gpus" in config:
+            # Before the GPU keys, which it turns off.
+            config = {"_fake_gpus": config.pop("_fake_gpus"), **config}
         if self.exp.algo == "SAC":
             for key in ("lr", "lr_schedule"):
                 if key in config:
@@ -259,6 +318,24 @@ class Converter:
         if target.transform is not None:
             value = each(value, target.transform)
         self.set(target.key, value, source)
+
+    def default(self, key: str, value: Any, rllib: str, replace: bool = False) -> None:
+        """RLlib's default for a key the file leaves out; with `replace`, also a value that
+        follows from the file's own (a fragment or replay ratio worked out as RLlib would)."""
+        if key.startswith("algo.") and key.split(".")[1] not in self.algo_keys:
+            return
+        if key in self.exp.values:
+            if replace:
+                self.exp.values[key] = value
+            return
+        self.exp.defaults[key] = (
+            as_schema_type(key, value) if not isinstance(value, Grid) else value
+        )
+        self.exp.default_sources[key] = rllib
+
+    def value(self, key: str, fallback: Any = None) -> Any:
+        """The file's value for an rlrun key, else RLlib's default, else `fallback`."""
+        return self.exp.values.get(key, self.exp.defaults.get(key, fallback))
 
     def set(self, key: str, value: Any, source: str) -> None:
         if key.startswith("algo.") and key.split(".")[1] not in self.algo_keys:

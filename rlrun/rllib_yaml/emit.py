@@ -28,13 +28,18 @@ _SECTIONS += ("checkpoint", "stop")
 
 
 def to_overrides(exp: Experiment, *, first_only: bool = False, env: bool = True) -> list[str]:
-    """`algo=... env=... key=value ... name=...`; a grid_search gives `key=a,b` (a sweep), or
-    only its first value with `first_only`. `env=False` leaves the env to the caller's overrides
-    (a later `env=` could not undo an `env.id` set for an env without a yaml)."""
+    """`algo=... env=... key=value ... name=...`: RLlib's defaults for what the file leaves out,
+    then the file's own settings. A grid_search gives `key=a,b` (a sweep), or only its first
+    value with `first_only`; one over `env` sweeps `env.id` (every trial on the generic env).
+    `env=False` leaves the env to the caller's overrides (a later `env=` could not undo an
+    `env.id` set for an env without a yaml)."""
     out = [f"algo={exp.algo.lower()}"]
     if env:
-        out.append(f"env={hydra_value(exp.env)}")
-    for key, value in exp.values.items():
+        if len(exp.envs) > 1 and not first_only:
+            out += [f"env={GENERIC_ENV}", f"env.id={','.join(hydra_value(e) for e in exp.envs)}"]
+        else:
+            out.append(f"env={hydra_value(exp.env)}")
+    for key, value in exp.settings.items():
         if isinstance(value, Grid):
             values = value.values[:1] if first_only else value.values
             out.append(f"{key}={','.join(hydra_value(v) for v in values)}")
@@ -45,7 +50,10 @@ def to_overrides(exp: Experiment, *, first_only: bool = False, env: bool = True)
 
 
 def sweep_overrides(exp: Experiment) -> list[str]:
-    return [f"{k}={','.join(hydra_value(v) for v in g.values)}" for k, g in exp.sweeps.items()]
+    out = [f"{k}={','.join(hydra_value(v) for v in g.values)}" for k, g in exp.sweeps.items()]
+    if len(exp.envs) > 1:
+        out.insert(0, f"env.id={','.join(hydra_value(e) for e in exp.envs)}")
+    return out
 
 
 def option_name(exp: Experiment) -> str:
@@ -60,8 +68,10 @@ def to_yaml(exp: Experiment) -> str:
         "# @package _global_",
         f"# {exp.name}: {exp.algo} on {exp.env}, converted from an RLlib tuned-example file.",
         *_comment(
-            f"Made by `rlrun convert file={exp.file}`. Keys not given here take rlrun's "
-            "defaults, some of which differ from RLlib's (docs/rllib_yaml.md)."
+            f"Made by `rlrun convert file={exp.file}`. The settings the RLlib file leaves out "
+            f"are RLlib's defaults ({'old' if exp.stack == 'old' else 'new'} API stack), written "
+            f"out below: {', '.join(k for k in exp.defaults if k not in exp.values)}. "
+            "docs/rllib_yaml.md lists them."
         ),
     ]
     if exp.ignored:
@@ -70,7 +80,7 @@ def to_yaml(exp: Experiment) -> str:
         command = " ".join(["rlrun train -m", f"experiment={name}", *sweep_overrides(exp)])
         header += ["# A sweep in RLlib's file; the first values are set below. Run the sweep with:"]
         header += [f"#   {command}"]
-    generic = not has_option("env", exp.env)
+    generic = not has_option("env", exp.env) or len(exp.envs) > 1
     body: dict[str, Any] = {
         "defaults": _Block(
             [
@@ -80,7 +90,7 @@ def to_yaml(exp: Experiment) -> str:
         )
     }
     nested: dict[str, Any] = {"env": {"id": exp.env}} if generic else {}
-    for key, value in exp.values.items():
+    for key, value in exp.settings.items():
         if isinstance(value, Grid):
             value = value.values[0]
         node = nested

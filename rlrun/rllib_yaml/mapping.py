@@ -44,6 +44,39 @@ def _interval(value: Any) -> Any:
     return 0 if value is None else value  # RLlib: None means "never"
 
 
+def _vf_loss_coeff(value: Any) -> Any:
+    # RLlib's value loss is (V - target)^2, rlrun's 0.5 (V - target)^2: the same loss needs
+    # twice the coefficient.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return 2.0 * value
+
+
+def _vf_loss_clip(value: Any) -> Any:
+    # RLlib's vf_clip_param caps the squared value error; an infinite cap is no cap.
+    if isinstance(value, float) and value == float("inf"):
+        return None
+    return value
+
+
+def _conv_filters(value: Any) -> Any:
+    # RLlib: [[out_channels, kernel, stride], ...] with kernel and stride an int or a square
+    # [k, k] pair; rlrun's triples hold ints. Anything else is left for validation to refuse.
+    if not isinstance(value, list):
+        return value
+    out = []
+    for layer in value:
+        if not isinstance(layer, list) or len(layer) != 3:
+            return value
+        fixed = [layer[0]]
+        for part in layer[1:]:
+            if isinstance(part, list) and len(part) == 2 and part[0] == part[1]:
+                part = part[0]
+            fixed.append(part)
+        out.append(fixed)
+    return out
+
+
 def _hashable(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
@@ -62,7 +95,8 @@ CONFIG: dict[str, Target] = {
     # PPO
     "lambda": Target("algo.lambda_"),
     "clip_param": Target("algo.clip_param"),
-    "vf_loss_coeff": Target("algo.vf_loss_coeff"),
+    "vf_clip_param": Target("algo.vf_loss_clip", _vf_loss_clip),
+    "vf_loss_coeff": Target("algo.vf_loss_coeff", _vf_loss_coeff),
     "entropy_coeff": Target("algo.entropy_coeff"),
     "entropy_coeff_schedule": Target("algo.entropy_coeff"),
     "kl_coeff": Target("algo.kl_coeff"),
@@ -160,14 +194,53 @@ SUPERSEDED_BY: dict[str, str] = {
     "exploration_config": "epsilon",
 }
 
-# model / model_config (and SAC's q_model_config / policy_model_config): the default MLP.
+# model / model_config (and SAC's q_model_config / policy_model_config, or their old spellings
+# Q_model / policy_model): the default networks.
 MODEL: dict[str, Target] = {
     "fcnet_hiddens": Target("algo.model.fcnet_hiddens"),
     "fcnet_activation": Target("algo.model.fcnet_activation", _activation),
+    "head_fcnet_hiddens": Target("algo.model.head_fcnet_hiddens"),
+    "head_fcnet_activation": Target("algo.model.head_fcnet_activation", _activation),
+    # The old stack's layers between the encoder and the outputs: rlrun's head layers.
+    "post_fcnet_hiddens": Target("algo.model.head_fcnet_hiddens"),
+    "post_fcnet_activation": Target("algo.model.head_fcnet_activation", _activation),
+    "conv_filters": Target("algo.model.conv_filters", _conv_filters),
+    "conv_activation": Target("algo.model.conv_activation", _activation),
+    "use_lstm": Target("algo.model.use_lstm"),
+    "lstm_cell_size": Target("algo.model.lstm_cell_size"),
+    "max_seq_len": Target("algo.model.max_seq_len"),
+    "lstm_use_prev_action": Target("algo.model.lstm_use_prev_action"),
+    "lstm_use_prev_reward": Target("algo.model.lstm_use_prev_reward"),
     "vf_share_layers": Target("algo.model.vf_share_layers"),
     "free_log_std": Target("algo.model.free_log_std"),
 }
-MODEL_SECTIONS = ("model", "model_config", "q_model_config", "policy_model_config")
+MODEL_SECTIONS = (
+    "model",
+    "model_config",
+    "q_model_config",
+    "policy_model_config",
+    "Q_model",
+    "policy_model",
+)
+# Old spellings of SAC's two model sections (RLlib renamed them in 2.0).
+MODEL_SECTION_ALIASES = {"Q_model": "q_model_config", "policy_model": "policy_model_config"}
+# Model keys accepted when they hold the value that rlrun's networks have anyway: RLlib's
+# defaults for what rlrun does not make configurable (the old stack's Atari frames are 84x84,
+# stacked; activations of RLlib's None are linear).
+MODEL_SAME_AS_RLRUN: dict[str, Any] = {
+    "custom_model": None,
+    "custom_model_config": {},
+    "custom_action_dist": None,
+    "custom_preprocessor": None,
+    "use_attention": False,
+    "dim": 84,
+    "framestack": True,
+    "no_final_linear": False,
+    "_time_major": False,
+    "lstm_use_prev_action_reward": False,
+    "_disable_preprocessor_api": False,
+    "_disable_action_flattening": False,
+}
 
 REPLAY: dict[str, Target] = {
     "capacity": Target("algo.replay.capacity"),
@@ -179,6 +252,8 @@ REPLAY: dict[str, Target] = {
     "prioritized_replay_eps": Target("algo.replay.eps"),
     "prioritized_replay": Target("algo.replay.prioritized"),
     "learning_starts": Target("algo.learning_starts"),
+    # The old stack's buffer returned nothing until it held this many steps: no update before.
+    "min_size_for_sampling": Target("algo.learning_starts"),
 }
 # replay_buffer_config.type, by class name (a dotted class path is read by its last part).
 REPLAY_TYPES: dict[str, bool] = {
@@ -248,6 +323,9 @@ NO_EFFECT = frozenset(
         "enable_connectors",
         "api_stack",
         "disable_env_checking",
+        "_disable_preprocessor_api",
+        "_disable_execution_plan_api",
+        "simple_optimizer",
         "eager_tracing",
         "eager_max_retraces",
         "tf_session_args",
@@ -258,31 +336,32 @@ NO_EFFECT = frozenset(
 SAME_AS_RLRUN: dict[str, Any] = {
     "use_critic": True,
     "use_gae": True,
-    "noisy": False,
     "batch_mode": "truncate_episodes",
     "shuffle_sequences": True,
     "shuffle_batch_per_epoch": True,
+    "soft_horizon": False,
+    "clip_rewards": None,
+    "compress_observations": False,
+    "count_steps_by": "env_steps",
 }
 
 # Known RLlib keys with no rlrun home, and why (unknown ones are listed by name alone).
 WHY_NOT: dict[str, str] = {
-    "vf_clip_param": (
-        "RLlib caps the squared value error at this value; rlrun's algo.vf_clip_param limits the "
-        "value update around the old value instead (SB3's clip_range_vf): set it yourself"
-    ),
-    "hiddens": "rlrun's DQN heads are linear on algo.model.fcnet_hiddens",
+    "adam_epsilon": "rlrun's Adam eps is algo.optimizer.eps (1e-5 for PPO and DQN, 1e-8 for "
+    "SAC, unless set): set it yourself",
     "noisy": "rlrun has no noisy nets",
     "sigma0": "noisy nets only, which rlrun has not",
-    "clip_actions": "rlrun clips Gaussian actions to the bounds and rescales squashed ones",
-    "normalize_actions": "rlrun clips Gaussian actions to the bounds and rescales squashed ones",
-    "adam_epsilon": "rlrun's Adam epsilon is fixed at 1e-8",
+    "normalize_actions": "true or false",
     "use_gae": "rlrun's PPO always uses GAE",
     "use_critic": "rlrun's PPO always trains a critic",
     "batch_mode": "rlrun samples fixed-length fragments (truncate_episodes)",
     "shuffle_sequences": "rlrun always shuffles minibatches",
     "shuffle_batch_per_epoch": "rlrun always shuffles minibatches",
+    "soft_horizon": "rlrun resets every episode at its horizon",
+    "clip_rewards": "rlrun passes rewards on unchanged",
+    "compress_observations": "rlrun keeps observations uncompressed (uint8 images stay uint8)",
+    "count_steps_by": "set multi_agent.count_steps_by",
     "num_samples": "rlrun runs each configuration once; sweep seeds instead (-m seed=0,1,2)",
-    "training_intensity": "null means RLlib's 'natural' ratio; give a number",
     "evaluation_duration": "rlrun needs a number of episodes or timesteps",
     "n_step": "rlrun needs one n (RLlib draws n per sample from a range)",
     "multiagent": "RLlib files give the mapping as Python code: set rlrun's multi_agent.* "
@@ -295,9 +374,12 @@ WHY_NOT: dict[str, str] = {
     "num_cpus_for_driver": "rlrun's driver takes no Ray resources",
     "num_cpus_for_main_process": "rlrun's driver takes no Ray resources",
     "model.custom_model": "use algo.model.module_class=pkg.module:Class with an rlrun RLModule",
-    "model.use_lstm": "rlrun has no recurrent models yet",
+    "model.custom_model_config": "settings of an RLlib custom model; an rlrun module_class "
+    "reads algo.model.custom",
     "model.use_attention": "rlrun has no attention models yet",
-    "model.conv_filters": "rlrun has no image (conv) models yet",
+    "model.dim": "rlrun's Atari frames are 84x84",
+    "model.framestack": "rlrun stacks 4 Atari frames (env.atari_preprocessing)",
+    "model.no_final_linear": "rlrun's networks always end in a linear output layer",
     "exploration_config": "rlrun's DQN explores epsilon-greedily, PPO and SAC by sampling",
     "replay_buffer_config.type": "rlrun's buffer is uniform or prioritized",
 }
@@ -305,7 +387,6 @@ WHY_NOT: dict[str, str] = {
 # Values of a mapped key that rlrun cannot use (the reason is in WHY_NOT).
 UNUSABLE: dict[str, Callable[[Any], bool]] = {
     "n_step": lambda v: isinstance(v, list),
-    "training_intensity": lambda v: v is None,
     "evaluation_duration": lambda v: v == "auto",
 }
 
@@ -317,4 +398,5 @@ REPLAY_SAME_AS_RLRUN: dict[str, Any] = {
     "replay_zero_init_states": True,
     "storage_unit": "timesteps",
     "replay_mode": "independent",
+    "worker_side_prioritization": False,
 }

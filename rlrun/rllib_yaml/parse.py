@@ -28,6 +28,17 @@ class Grid:
     values: tuple[Any, ...]
 
 
+def marked_old_stack(path: str) -> bool:
+    """RLlib marked its files for the old API stack with a `# @OldAPIStack` comment."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(
+        line.lstrip().startswith("#") and "@OldAPIStack" in line for line in text.splitlines()
+    )
+
+
 def where(file: str, experiment: str) -> str:
     """How messages name an experiment."""
     return f"{file}, experiment '{experiment}'"

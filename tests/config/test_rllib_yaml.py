@@ -2,7 +2,8 @@
 
 The files under tests/data/rllib/ are written in RLlib's format for this test: PPO under old and
 new key names, DQN and SAC in the old stack's shape, a grid_search and keys with no rlrun home.
-Nothing here trains; tests/smoke/test_rllib_file.py runs one file end to end.
+tests/data/rllib/real/ holds RLlib's own tuned-example files (each names its commit). Nothing
+here trains; tests/smoke/test_rllib_file.py runs files end to end.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
@@ -30,6 +32,7 @@ from rlrun.rllib_yaml.values import env_id, translate_metric
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rllib"
 FILES = sorted(p.name for p in DATA.glob("*.yaml"))
+REAL = sorted(str(p.relative_to(DATA)) for p in (DATA / "real").glob("*/*.yaml"))
 
 
 def one(path: Path | str) -> Any:
@@ -112,7 +115,13 @@ def test_dqn_file() -> None:
     assert cfg.algo.train_batch_size_per_learner == 64 and cfg.algo.training_intensity == 16
     assert (cfg.evaluation.interval, cfg.evaluation.explore) == (5, False)
     assert (cfg.stop.timesteps, cfg.stop.iterations) == (100000, 50)  # 1e5 read as an integer
-    assert exp.ignored == {"hiddens": M.WHY_NOT["hiddens"]}
+    # RLlib's hiddens: a ReLU layer of 256 in each head, on top of the encoder.
+    assert cfg.algo.model.head_fcnet_hiddens == [256]
+    assert cfg.algo.model.head_fcnet_activation == "relu"
+    # An old-stack file: the old stack's 4-step fragments, so 16 replayed per sampled step is
+    # one batch of 64 per round, as in RLlib.
+    assert exp.stack == "old" and cfg.env_runner.rollout_fragment_length == 4
+    assert exp.ignored == {}
 
 
 def test_sac_file() -> None:
@@ -123,7 +132,7 @@ def test_sac_file() -> None:
     # One MLP shape for both: the policy's wins and the Q network's is reported.
     assert cfg.algo.model.fcnet_hiddens == [64, 64]
     assert "q_model_config.fcnet_hiddens" in exp.ignored
-    assert "normalize_actions" in exp.ignored
+    assert "normalize_actions" not in exp.ignored  # SAC rescales squashed actions, as RLlib
     assert cfg.algo.replay.prioritized is False and cfg.algo.learning_starts == 500
     assert cfg.env.max_episode_steps == 200 and cfg.env_runner.rollout_fragment_length == 1
     assert (cfg.checkpoint.frequency, cfg.checkpoint.num_to_keep) == (5, 2)
@@ -339,7 +348,7 @@ def test_unknown_keys_warn_once(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["convert", f"file={DATA / 'unknown-keys.yaml'}"], capsys)
     assert code == 0
     (line,) = [x for x in err.splitlines() if "warning" in x]
-    for key in ("resources_per_trial", "model.use_lstm", "vf_clip_param", "some_made_up_key"):
+    for key in ("resources_per_trial", "model.use_attention", "adam_epsilon", "some_made_up_key"):
         assert len(re.findall(rf"(?<![\w.]){re.escape(key)}\b", line)) == 1, key
     assert "strict=true" in line
 
@@ -348,7 +357,7 @@ def test_strict_makes_them_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["train", f"file={DATA / 'unknown-keys.yaml'}", "strict=true"]
     code, _, err = run_cli(argv, capsys)
     assert code == 2 and "strict=true" in err and "some_made_up_key" in err
-    assert "vf_clip_param" in err
+    assert "adam_epsilon" in err
     code, _, _ = run_cli(
         ["train", f"file={DATA / 'cartpole-ppo.yaml'}", "strict=true", "--cfg"], capsys
     )
@@ -400,7 +409,9 @@ def test_framework_tf_is_a_one_line_notice(capsys: pytest.CaptureFixture[str]) -
          ["non-empty list"]),
         ("e: {run: PPO, env: CartPole-v1, config: {model: {fcnet_hiddens: [{grid_search: [1, 2]}]}}}\n",
          ["grid_search inside a list"]),
-        ("e: {run: PPO, env: {grid_search: [CartPole-v1, Acrobot-v1]}}\n", ["grid_search over envs"]),
+        ("e: {run: PPO, env: {grid_search: [CartPole-v1, 3]}}\n", ["needs an environment"]),
+        ("e: {run: PPO, env: {grid_search: [CartPole-v1, CartPol-v1]}}\n",
+         ["env.id=CartPol-v1", "Did you mean CartPole-v1"]),
     ],
 )  # fmt: skip
 def test_malformed_files(
@@ -487,3 +498,583 @@ def test_the_docs_table_names_every_mapped_key() -> None:
         k for k in keys if not re.search(rf"(?<![\w]){re.escape(k.split('.')[-1])}(?![\w])", doc)
     ]
     assert not missing, f"docs/rllib_yaml.md does not mention {missing}"
+
+
+# --- RLlib's defaults for what a file leaves out (docs/rllib_yaml.md, "Defaults that differ") ---
+
+# RLlib 2.x's values, read from its AlgorithmConfig, PPOConfig, DQNConfig and SACConfig (and, for
+# the old API stack, the 2.x releases' old-stack configs), in rlrun's keys. Keys where RLlib and
+# rlrun agree are here too: the composed config must hold RLlib's value for every one.
+RLLIB_DEFAULTS: dict[str, dict[str, Any]] = {
+    "PPO": {
+        "algo.lr": 5e-5,
+        "algo.gamma": 0.99,
+        "algo.train_batch_size_per_learner": 4000,
+        "algo.minibatch_size": 128,
+        "algo.num_epochs": 30,
+        "algo.lambda_": 1.0,
+        "algo.clip_param": 0.3,
+        "algo.vf_loss_coeff": 2.0,  # RLlib's 1.0 on (V - T)^2 is 2.0 on rlrun's 0.5 (V - T)^2
+        "algo.vf_loss_clip": 10.0,  # RLlib's vf_clip_param
+        "algo.vf_clip_param": None,
+        "algo.use_kl_loss": True,
+        "algo.kl_coeff": 0.2,
+        "algo.kl_target": 0.01,
+        "algo.entropy_coeff": 0.0,
+        "algo.grad_clip": None,
+        "algo.model.fcnet_hiddens": [256, 256],
+        "algo.model.fcnet_activation": "tanh",
+        "algo.model.head_fcnet_hiddens": [],
+        "algo.model.vf_share_layers": False,
+        "algo.model.free_log_std": False,
+        "algo.model.use_lstm": False,
+        "algo.model.lstm_cell_size": 256,
+        "algo.model.max_seq_len": 20,
+        # RLlib's 2 remote env runners x 1 env: the same two env streams, in the driver.
+        "env_runner.num_env_runners": 0,
+        "env_runner.num_envs_per_env_runner": 2,
+        "env_runner.rollout_fragment_length": "auto",
+        "env_runner.observation_filter": "NoFilter",
+        "env_runner.metrics_num_episodes_for_smoothing": 100,
+        "env_runner.sample_timeout_s": 60.0,
+        "evaluation.interval": 0,
+        "evaluation.duration": 10,
+        "evaluation.explore": True,
+        "checkpoint.at_end": False,
+        "fault_tolerance.delay_between_env_runner_restarts_s": 60.0,
+    },
+    "DQN": {
+        "algo.lr": 5e-4,
+        "algo.gamma": 0.99,
+        "algo.train_batch_size_per_learner": 32,
+        "algo.grad_clip": 40.0,
+        "algo.learning_starts": 1000,
+        "algo.n_step": 1,
+        "algo.tau": 1.0,
+        "algo.target_network_update_freq": 500,
+        "algo.double_q": True,
+        "algo.dueling": True,
+        "algo.num_atoms": 1,
+        "algo.epsilon": [[0, 1.0], [10000, 0.05]],
+        "algo.replay.prioritized": True,
+        "algo.replay.capacity": 50000,
+        "algo.replay.alpha": 0.6,
+        "algo.replay.beta": 0.4,
+        "algo.min_sample_timesteps_per_iteration": 1000,
+        "algo.model.fcnet_hiddens": [256, 256],
+        "algo.model.fcnet_activation": "tanh",
+        "algo.model.head_fcnet_hiddens": [],
+        # "auto": the batch of 32 over 1 sub-env; one update per round: 32 replayed per 32.
+        "env_runner.rollout_fragment_length": 32,
+        "algo.training_intensity": 1.0,
+        "env_runner.num_env_runners": 0,
+        "env_runner.num_envs_per_env_runner": 1,
+        "evaluation.explore": False,
+        "checkpoint.at_end": False,
+    },
+    "SAC": {
+        "algo.actor_lr": 3e-5,
+        "algo.critic_lr": 3e-4,
+        "algo.alpha_lr": 3e-4,
+        "algo.gamma": 0.99,
+        "algo.tau": 0.005,
+        "algo.target_network_update_freq": 0,
+        "algo.initial_alpha": 1.0,
+        "algo.target_entropy": "auto",
+        "algo.twin_q": True,
+        "algo.n_step": 1,
+        "algo.grad_clip": None,
+        "algo.train_batch_size_per_learner": 256,
+        "algo.learning_starts": 1500,
+        "algo.min_sample_timesteps_per_iteration": 100,
+        "algo.replay.capacity": 1_000_000,
+        "algo.replay.prioritized": True,
+        "algo.model.fcnet_hiddens": [256, 256],
+        "algo.model.fcnet_activation": "tanh",
+        "env_runner.rollout_fragment_length": 256,
+        "algo.training_intensity": 1.0,
+        "env_runner.num_env_runners": 0,
+        "env_runner.num_envs_per_env_runner": 1,
+        "evaluation.explore": True,
+        "checkpoint.at_end": False,
+    },
+}
+# Where the old API stack's defaults differ (a file marked # @OldAPIStack, or with old keys).
+RLLIB_OLD_STACK: dict[str, dict[str, Any]] = {
+    "PPO": {},
+    "DQN": {
+        "algo.model.head_fcnet_hiddens": [256],  # hiddens: [256], ReLU
+        "algo.model.head_fcnet_activation": "relu",
+        "algo.epsilon": [[0, 1.0], [10000, 0.02]],  # EpsilonGreedy
+        "env_runner.rollout_fragment_length": 4,
+        "algo.training_intensity": 8.0,  # one batch of 32 per 4 steps
+    },
+    "SAC": {
+        "algo.actor_lr": 3e-4,
+        "algo.model.fcnet_activation": "relu",
+        "env_runner.rollout_fragment_length": 1,
+        "algo.training_intensity": 256.0,  # one batch of 256 per step
+    },
+}
+
+
+def composed(tmp_path: Path, text: str) -> Any:
+    (exp,) = convert_file(write(tmp_path, text))
+    cfg = compose(to_overrides(exp))
+    validate(cfg)
+    return exp, cfg
+
+
+@pytest.mark.parametrize("algo", ["PPO", "DQN", "SAC"])
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_an_empty_file_gets_rllibs_defaults(tmp_path: Path, algo: str, stack: str) -> None:
+    env = "Pendulum-v1" if algo == "SAC" else "CartPole-v1"
+    mark = "# @OldAPIStack\n" if stack == "old" else ""
+    exp, cfg = composed(tmp_path, f"{mark}e: {{run: {algo}, env: {env}}}\n")
+    assert exp.stack == stack and exp.values == {}
+    expected = {**RLLIB_DEFAULTS[algo], **(RLLIB_OLD_STACK[algo] if stack == "old" else {})}
+    wrong = {
+        key: (OmegaConf.select(cfg, key), want)
+        for key, want in expected.items()
+        if OmegaConf.select(cfg, key) != want
+    }
+    assert not wrong, wrong
+    assert cfg.seed == 0  # rlrun's seed stays: RLlib's None is a random one
+
+
+def test_every_default_is_in_the_docs_table() -> None:
+    from rlrun.rllib_yaml import defaults as D
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "rllib_yaml.md").read_text()
+    section = doc.split("## Defaults that differ", 1)[1].split("\n## ", 1)[0]
+    keys = {d.key for table in (D.COMMON, *D.TABLES.values()) for d in table}
+    keys |= {"algo.train_batch_size_per_learner", "algo.minibatch_size", "algo.training_intensity"}
+    keys |= {"env_runner.num_env_runners", "env_runner.rollout_fragment_length"}
+    missing = [k for k in sorted(keys) if f"`{k.removeprefix('algo.')}`" not in section]
+    assert not missing, f"the defaults table does not name {missing}"
+
+
+def test_defaults_follow_the_files_own_values(tmp_path: Path) -> None:
+    # Two learners: RLlib's train_batch_size counts both.
+    _, cfg = composed(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {num_learners: 2}}")
+    assert cfg.algo.train_batch_size_per_learner == 2000
+    # A batch below RLlib's minibatch of 128: the minibatch is the batch (RLlib would refuse).
+    _, cfg = composed(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {train_batch_size: 64}}")
+    assert cfg.algo.minibatch_size == 64
+    # PPO's 2 env runners with 4 envs each: 8 sub-envs in the driver.
+    _, cfg = composed(
+        tmp_path, "e: {run: PPO, env: CartPole-v1, config: {num_envs_per_env_runner: 4}}"
+    )
+    assert (cfg.env_runner.num_env_runners, cfg.env_runner.num_envs_per_env_runner) == (0, 8)
+    # Runners the file asks for are Ray actors, each with RLlib's 1 env.
+    _, cfg = composed(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {num_workers: 1}}")
+    assert (cfg.env_runner.num_env_runners, cfg.env_runner.num_envs_per_env_runner) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment", "intensity"),
+    [
+        # pendulum-sac: 1-step fragments, one batch of 256 each: one update per env step.
+        ("{rollout_fragment_length: 1, train_batch_size: 256}", 1, 256.0),
+        # RLlib's auto fragment is the batch over the sub-envs: 1 replayed per sampled step.
+        ("{train_batch_size: 64, num_envs_per_env_runner: 4}", 16, 1.0),
+        ("{rollout_fragment_length: auto, train_batch_size: 100}", 100, 1.0),
+        # A given ratio holds without remote runners ...
+        ("{rollout_fragment_length: 4, training_intensity: 16}", 4, 16.0),
+        # ... with them, RLlib's ratio counts the driver's runner too: 2 runners -> x 3/2.
+        (
+            "{rollout_fragment_length: 4, training_intensity: 16, num_workers: 2, "
+            "train_batch_size: 32, num_cpus_per_worker: 0.5}",
+            4,
+            24.0,
+        ),
+        # null is RLlib's natural ratio.
+        ("{rollout_fragment_length: 2, training_intensity: null}", 2, 128.0),
+    ],
+)
+def test_replay_ratio_is_rllibs(
+    tmp_path: Path, config: str, fragment: int, intensity: float
+) -> None:
+    exp, cfg = composed(tmp_path, f"e: {{run: SAC, env: Pendulum-v1, config: {config}}}")
+    assert cfg.env_runner.rollout_fragment_length == fragment
+    assert cfg.algo.training_intensity == pytest.approx(intensity)
+    assert "training_intensity" not in exp.ignored
+
+
+def test_replay_ratio_rounds_as_rllib() -> None:
+    from rlrun.rllib_yaml.defaults import replay_ratio
+
+    # RLlib's weights: intensity / native ratio, rounded to whole rounds of sampling or updates.
+    assert replay_ratio(None, 32, 4, 1, 0) == 8.0
+    assert replay_ratio(12, 32, 4, 1, 0) == 16.0  # 12/8 = 1.5 rounds to 2 batches per round
+    assert replay_ratio(2, 32, 4, 1, 0) == 2.0  # 2/8: one batch every 4 rounds
+    assert replay_ratio(16, 32, 4, 1, 3) == pytest.approx(16 * 4 / 3)
+
+
+def test_the_files_values_beat_the_defaults(tmp_path: Path) -> None:
+    exp, cfg = composed(
+        tmp_path,
+        "e: {run: DQN, env: CartPole-v1, config: {lr: 0.01, n_step: 3, grad_clip: null, "
+        "model: {fcnet_activation: relu}, replay_buffer_config: {type: ReplayBuffer}}}",
+    )
+    assert (cfg.algo.lr, cfg.algo.n_step, cfg.algo.grad_clip) == (0.01, 3, None)
+    assert cfg.algo.model.fcnet_activation == "relu" and cfg.algo.replay.prioritized is False
+    assert "algo.lr" not in exp.defaults or exp.settings["algo.lr"] == 0.01
+
+
+# --- which API stack a file was written for ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stack"),
+    [
+        ("e: {run: DQN, env: CartPole-v1}", "new"),
+        ("# @OldAPIStack\ne: {run: DQN, env: CartPole-v1}", "old"),
+        ("e: {run: DQN, env: CartPole-v1, config: {model: {fcnet_hiddens: [64]}}}", "old"),
+        ("e: {run: DQN, env: CartPole-v1, config: {model_config: {fcnet_hiddens: [64]}}}", "new"),
+        ("e: {run: DQN, env: CartPole-v1, stop: {episode_reward_mean: 100}}", "old"),
+        ("e: {run: SAC, env: Pendulum-v1, config: {replay_buffer_config: "
+         "{type: MultiAgentPrioritizedReplayBuffer}}}", "old"),
+        ("e: {run: SAC, env: Pendulum-v1, config: {replay_buffer_config: "
+         "{type: PrioritizedEpisodeReplayBuffer}}}", "new"),
+        # The switches say it outright, whatever the keys.
+        ("# @OldAPIStack\ne: {run: DQN, env: CartPole-v1, config: "
+         "{enable_rl_module_and_learner: true, model: {}}}", "new"),
+        ("e: {run: DQN, env: CartPole-v1, config: {api_stack: "
+         "{enable_rl_module_and_learner: false}}}", "old"),
+    ],
+)  # fmt: skip
+def test_the_stack_is_read_from_the_file(tmp_path: Path, text: str, stack: str) -> None:
+    assert one(write(tmp_path, text)).stack == stack
+
+
+def test_an_old_stack_file_says_so(tmp_path: Path) -> None:
+    exp = one(write(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {hiddens: [64]}}"))
+    assert any("old-API-stack" in n and "hiddens" in n for n in exp.notes)
+    ppo = one(write(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {model: {}}}"))
+    assert ppo.notes == []  # PPO's defaults are the same on both stacks
+
+
+# --- keys of RLlib's real files -----------------------------------------------------------------
+
+
+def test_q_model_and_policy_model_are_the_old_spellings(tmp_path: Path) -> None:
+    exp, cfg = composed(
+        tmp_path,
+        "e: {run: SAC, env: Pendulum-v1, config: {Q_model: {fcnet_hiddens: [32], "
+        "fcnet_activation: relu}, policy_model: {fcnet_hiddens: [32], fcnet_activation: relu}}}",
+    )
+    assert cfg.algo.model.fcnet_hiddens == [32] and exp.ignored == {}
+    dqn = one(write(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {Q_model: {}}}"))
+    assert "Q_model" in dqn.ignored
+
+
+def test_hiddens_are_dqns_head_layers(tmp_path: Path) -> None:
+    _, cfg = composed(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {hiddens: [128, 64]}}")
+    assert cfg.algo.model.head_fcnet_hiddens == [128, 64]
+    _, cfg = composed(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {hiddens: []}}")
+    assert cfg.algo.model.head_fcnet_hiddens == []
+    # rlrun's heads are per head: the linear encoder keeps its ReLU head on top, as in RLlib.
+    _, cfg = composed(
+        tmp_path, "# @OldAPIStack\ne: {run: DQN, env: CartPole-v1, config: "
+        "{model: {fcnet_hiddens: [64], fcnet_activation: linear}}}",
+    )  # fmt: skip
+    assert cfg.algo.model.fcnet_activation == "linear"
+    assert (cfg.algo.model.head_fcnet_hiddens, cfg.algo.model.head_fcnet_activation) == (
+        [256],
+        "relu",
+    )
+    ppo = one(write(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {hiddens: [64]}}"))
+    assert "hiddens" in ppo.ignored
+
+
+@pytest.mark.parametrize(
+    ("config", "ignored", "epsilon"),
+    [
+        ("{exploration_config: {type: EpsilonGreedy, final_epsilon: 0.1}}", [], [[0, 1.0], [10000, 0.1]]),
+        ("{exploration_config: {type: ray.rllib.utils.exploration.EpsilonGreedy}}", [],
+         [[0, 1.0], [10000, 0.02]]),
+        # Other explorations: reported, and RLlib's EpsilonGreedy defaults explore instead.
+        ("{exploration_config: {type: SoftQ, temperature: 0.5}}", ["exploration_config"],
+         [[0, 1.0], [10000, 0.02]]),
+        ("{exploration_config: {type: ParameterNoise}}", ["exploration_config"],
+         [[0, 1.0], [10000, 0.02]]),
+    ],
+)  # fmt: skip
+def test_dqn_exploration(tmp_path: Path, config: str, ignored: list[str], epsilon: Any) -> None:
+    exp, cfg = composed(tmp_path, f"e: {{run: DQN, env: CartPole-v1, config: {config}}}")
+    assert list(exp.ignored) == ignored and cfg.algo.epsilon == epsilon
+    if ignored:
+        assert "explores epsilon-greedily" in exp.ignored["exploration_config"]
+
+
+def test_ppo_and_sac_exploration(tmp_path: Path) -> None:
+    for config in ("{exploration_config: {}}", "{exploration_config: {type: StochasticSampling}}"):
+        assert (
+            one(write(tmp_path, f"e: {{run: PPO, env: CartPole-v1, config: {config}}}")).ignored
+            == {}
+        )
+    exp = one(write(tmp_path, "e: {run: SAC, env: Pendulum-v1, config: "
+                    "{exploration_config: {type: GaussianNoise}}}"))  # fmt: skip
+    assert "by sampling its policy" in exp.ignored["exploration_config"]
+
+
+def test_noisy_without_epsilon_warns_that_exploration_is_missing(tmp_path: Path) -> None:
+    exp = one(write(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {noisy: true, "
+                    "exploration_config: {epsilon_timesteps: 2, final_epsilon: 0.0}}}"))  # fmt: skip
+    assert "no exploration" in exp.ignored["noisy"]
+    exp = one(write(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {noisy: true}}"))
+    assert "noisy nets" in exp.ignored["noisy"] and "no exploration" not in exp.ignored["noisy"]
+    assert (
+        one(write(tmp_path, "e: {run: DQN, env: CartPole-v1, config: {noisy: false}}")).ignored
+        == {}
+    )
+
+
+def test_fake_gpus_run_on_cpu(tmp_path: Path) -> None:
+    exp, cfg = composed(
+        tmp_path,
+        "e: {run: PPO, env: CartPole-v1, config: {num_gpus: 2, _fake_gpus: true, "
+        "num_gpus_per_worker: 0.5}}",
+    )
+    assert cfg.learner.num_gpus_per_learner == 0 and cfg.env_runner.num_gpus_per_env_runner == 0
+    assert exp.ignored == {}
+    (note,) = exp.notes
+    assert "runs on CPU" in note and "num_gpus: 2" in note
+    # Without _fake_gpus the GPUs are asked for.
+    _, cfg = composed(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {num_gpus: 1}}")
+    assert cfg.learner.num_gpus_per_learner == 1
+
+
+def test_a_gpu_error_after_start_names_the_files_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_gpu(args: list[str]) -> int:  # what the learner raises where torch sees no GPU
+        raise ConfigError("learner.num_gpus_per_learner", 2.0, "asks for a GPU but torch sees none")
+
+    monkeypatch.setattr(cli, "train_command", no_gpu)
+    path = write(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {num_gpus: 2}}")
+    with pytest.raises(ConfigError, match=r"experiment 'e' \(num_gpus in the file\): learner"):
+        commands.train_file([f"file={path}"])
+
+
+@pytest.mark.parametrize(
+    ("config", "notes", "ignored"),
+    [
+        ("{no_done_at_end: false, soft_horizon: false}", 0, []),
+        ("{no_done_at_end: true}", 1, []),
+        ("{soft_horizon: true}", 0, ["soft_horizon"]),
+        ("{clip_actions: true}", 0, []),
+        ("{clip_actions: false, normalize_actions: false}", 0, []),
+    ],
+)
+def test_episode_and_action_keys(
+    tmp_path: Path, config: str, notes: int, ignored: list[str]
+) -> None:
+    exp = one(write(tmp_path, f"e: {{run: SAC, env: Pendulum-v1, config: {config}}}"))
+    own = [n for n in exp.notes if not n.startswith("read as an old-API-stack file")]
+    assert len(own) == notes and list(exp.ignored) == ignored
+
+
+def test_normalize_actions_rescales_ppos_actions(tmp_path: Path) -> None:
+    from rlrun.rllib_yaml.actions import NormalizeActions
+
+    # RLlib's default: on Pendulum's [-2, 2] the policy acts in [-1, 1].
+    exp, cfg = composed(tmp_path, "e: {run: PPO, env: Pendulum-v1}")
+    (piece,) = OmegaConf.to_container(cfg.connectors.module_to_env)
+    assert piece == {
+        "name": "rlrun.rllib_yaml.actions:NormalizeActions",
+        "low": [-2.0],
+        "high": [2.0],
+    }
+    assert exp.default_sources["connectors.module_to_env"] == "normalize_actions"
+    rescale = NormalizeActions(low=[-2.0, 0.0], high=[2.0, 10.0])
+    out = rescale(np.array([[-1.0, -1.0], [0.0, 0.5], [1.5, 1.0]], dtype=np.float32))
+    assert out.tolist() == [[-2.0, 0.0], [0.0, 7.5], [3.0, 10.0]]  # rlrun then clips 3.0 to 2.0
+    # Turned off, on Discrete actions, and for SAC (which rescales anyway): no piece.
+    for text in (
+        "e: {run: PPO, env: Pendulum-v1, config: {normalize_actions: false}}",
+        "e: {run: PPO, env: CartPole-v1, config: {normalize_actions: true}}",
+        "e: {run: SAC, env: Pendulum-v1, config: {normalize_actions: true}}",
+    ):
+        exp, cfg = composed(tmp_path, text)
+        assert cfg.connectors.module_to_env == [] and exp.ignored == {}, text
+
+
+def test_vf_clip_param_is_rllibs_loss_clip(tmp_path: Path) -> None:
+    exp, cfg = composed(
+        tmp_path,
+        "e: {run: PPO, env: CartPole-v1, config: {vf_clip_param: 5.0, vf_loss_coeff: 0.5}}",
+    )
+    assert (cfg.algo.vf_loss_clip, cfg.algo.vf_clip_param, cfg.algo.vf_loss_coeff) == (
+        5.0,
+        None,
+        1.0,
+    )
+    assert exp.sources["algo.vf_loss_clip"] == "vf_clip_param" and exp.ignored == {}
+    _, cfg = composed(tmp_path, "e: {run: PPO, env: CartPole-v1, config: {vf_clip_param: .inf}}")
+    assert cfg.algo.vf_loss_clip is None
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("{use_lstm: true, lstm_cell_size: 32, max_seq_len: 8, lstm_use_prev_action: true, "
+         "lstm_use_prev_reward: true}",
+         {"use_lstm": True, "lstm_cell_size": 32, "max_seq_len": 8, "lstm_use_prev_action": True,
+          "lstm_use_prev_reward": True}),
+        ("{use_lstm: true, lstm_use_prev_action_reward: true}",
+         {"lstm_use_prev_action": True, "lstm_use_prev_reward": True}),
+        ("{conv_filters: [[16, [8, 8], 4], [32, 4, [2, 2]]], conv_activation: elu}",
+         {"conv_filters": [[16, 8, 4], [32, 4, 2]], "conv_activation": "elu"}),
+        ("{post_fcnet_hiddens: [64], post_fcnet_activation: swish}",
+         {"head_fcnet_hiddens": [64], "head_fcnet_activation": "silu"}),
+        ("{head_fcnet_hiddens: [32], vf_share_layers: true, free_log_std: true}",
+         {"head_fcnet_hiddens": [32], "vf_share_layers": True, "free_log_std": True}),
+        ("{custom_model: null, custom_model_config: {}, use_attention: false, dim: 84}", {}),
+    ],
+)  # fmt: skip
+def test_model_keys(tmp_path: Path, model: str, expected: dict[str, Any]) -> None:
+    exp, cfg = composed(tmp_path, f"e: {{run: PPO, env: CartPole-v1, config: {{model: {model}}}}}")
+    assert exp.ignored == {}
+    assert {k: cfg.algo.model[k] for k in expected} == expected
+
+
+def test_model_keys_an_algorithm_does_not_use_are_reported(tmp_path: Path) -> None:
+    exp, cfg = composed(
+        tmp_path, "e: {run: DQN, env: CartPole-v1, config: {model: {use_lstm: true, "
+        "vf_share_layers: false, free_log_std: false}}}",
+    )  # fmt: skip
+    assert list(exp.ignored) == ["model.use_lstm"] and "recurrent" in exp.ignored["model.use_lstm"]
+    assert cfg.algo.model.use_lstm is False
+
+
+def test_old_example_env_paths_move(tmp_path: Path) -> None:
+    exp = one(write(tmp_path, "e: {run: PPO, env: ray.rllib.examples.env.foo_env.FooEnv}"))
+    assert exp.env == "ray.rllib.examples.envs.classes.foo_env:FooEnv"
+    assert "moved" in exp.notes[0]
+
+
+def test_atari_v4_ids_are_made_by_ale_py(tmp_path: Path) -> None:
+    exp = one(write(tmp_path, "e: {run: DQN, env: PongNoFrameskip-v4}"))
+    assert exp.env == "ale_py:PongNoFrameskip-v4"
+    assert exp.values["env.atari_preprocessing"] is True
+
+
+# --- grid_search over env: one trial per env ----------------------------------------------------
+
+
+def test_grid_search_over_env_is_a_sweep(tmp_path: Path) -> None:
+    text = "e: {run: PPO, env: {grid_search: [CartPole-v1, Acrobot-v1, MountainCar-v0]}}"
+    exp = one(write(tmp_path, text))
+    assert exp.is_sweep and exp.envs == ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
+    overrides = to_overrides(exp)
+    assert "env=gym" in overrides and "env.id=CartPole-v1,Acrobot-v1,MountainCar-v0" in overrides
+    assert to_overrides(exp, first_only=True)[1] == "env=CartPole-v1"
+    # Hydra reads it as one sweep over env.id.
+    (sweep,) = [o for o in overrides if o.startswith("env.id=")]
+    assert OverridesParser.create().parse_override(sweep).is_sweep_override()
+    text = to_yaml(exp)
+    assert "env.id=CartPole-v1,Acrobot-v1,MountainCar-v0" in text and "id: CartPole-v1" in text
+
+
+def test_grid_search_over_env_runs_as_train_m(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(cli, "train_command", lambda args: calls.append(args) or 0)
+    path = write(tmp_path, "e: {run: PPO, env: {grid_search: [CartPole-v1, MountainCar-v0]}, "
+                 "config: {lr: {grid_search: [0.1, 0.2]}}}")  # fmt: skip
+    assert commands.train_file([f"file={path}"]) == 0
+    (args,) = calls
+    assert args[0] == "-m" and "env=gym" in args and "algo.lr=0.1,0.2" in args
+    assert "env.id=CartPole-v1,MountainCar-v0" in args
+    # A command-line env wins over the file's grid.
+    calls.clear()
+    assert commands.train_file([f"file={path}", "env=Acrobot-v1"]) == 0
+    assert not any(a.startswith("env.id=") for a in calls[0]) and calls[0][-1] == "env=Acrobot-v1"
+
+
+# --- convert does not depend on the machine; train checks resources -----------------------------
+
+
+BIG = "e: {run: PPO, env: CartPole-v1, config: {num_workers: 63, num_cpus_per_worker: 1}}\n"
+
+
+def test_convert_takes_a_file_for_a_bigger_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["convert", f"file={write(tmp_path, BIG)}"], capsys)
+    assert code == 0 and "num_env_runners: 63" in out
+
+
+def test_train_names_the_files_keys_to_lower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "train_command", lambda args: pytest.fail("trained"))
+    with pytest.raises(ConfigError) as e:
+        commands.train_file([f"file={write(tmp_path, BIG)}"])
+    assert "ask Ray for 63" in str(e.value)
+    assert "(lower num_workers or num_cpus_per_worker in the file)" in str(e.value)
+
+
+# --- RLlib's own files -------------------------------------------------------------------------
+
+# The real files whose env cannot be made here: Gymnasium 1.x and ale-py have no such id.
+NOT_MAKEABLE = {"real/dqn/pong-rainbow.yaml": "PongDeterministic-v4"}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_rllibs_own_files_convert_and_compose(name: str, tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    shutil.copytree(conf_dir(), conf)
+    # As `rlrun convert` checks them: files written for a cluster are validated as placed on one.
+    cluster = "ray.address=auto"
+    for exp in convert_file(str(DATA / name)):
+        from_file = compose([*to_overrides(exp, first_only=True), cluster], config_dir=conf)
+        validate(from_file)
+        (conf / "experiment" / f"{option_name(exp)}.yaml").write_text(to_yaml(exp))
+        converted = compose([f"experiment={option_name(exp)}", cluster], config_dir=conf)
+        assert plain(converted) == plain(from_file)
+
+
+def test_rllibs_own_files_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    """What each real file leaves unused: nothing, or keys whose meaning rlrun lacks."""
+    lost = {name: sorted(one(DATA / name).ignored) for name in REAL}
+    assert lost == {
+        "real/dqn/atari-dqn.yaml": ["adam_epsilon"],
+        "real/dqn/cartpole-dqn-fake-gpus.yaml": [],
+        "real/dqn/cartpole-dqn-param-noise.yaml": ["batch_mode", "exploration_config"],
+        "real/dqn/cartpole-dqn-softq.yaml": ["exploration_config"],
+        "real/dqn/cartpole-dqn.yaml": [],
+        "real/dqn/pong-rainbow.yaml": [
+            "final_prioritized_replay_beta", "gpu", "model.dim", "model.grayscale",
+            "model.zero_mean", "noisy", "prioritized_replay_beta_annealing_timesteps",
+        ],
+        "real/ppo/atari-ppo.yaml": ["clip_rewards"],
+        "real/ppo/cartpole-ppo-fake-gpus.yaml": [],
+        "real/ppo/cartpole-ppo-grid-search-example.yaml": [],
+        "real/ppo/cartpole-ppo.yaml": [],
+        "real/ppo/pendulum-ppo-with-rl-module.yaml": [],
+        "real/ppo/pendulum-ppo.yaml": [],
+        "real/ppo/pendulum-transformed-actions-ppo.yaml": [],
+        "real/ppo/repeatafterme-ppo-lstm.yaml": [],
+        "real/sac/cartpole-sac.yaml": [],
+        "real/sac/pendulum-sac-fake-gpus.yaml": [],
+        "real/sac/pendulum-sac-q-model.yaml": [],
+        "real/sac/pendulum-sac.yaml": [],
+        "real/sac/pendulum-transformed-actions-sac.yaml": [],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [n for n in REAL if n not in NOT_MAKEABLE])
+def test_rllibs_own_files_pass_train_checks(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every check `rlrun train` makes before training (envs made, resources here) passes,
+    except for files that ask for more CPUs than this machine has (a clear exit 2)."""
+    monkeypatch.setattr(cli, "train_command", lambda args: 0)
+    try:
+        assert commands.train_file([f"file={DATA / name}"]) == 0
+    except ConfigError as e:
+        assert "ask Ray for" in str(e) and "in the file)" in str(e), str(e)

@@ -20,6 +20,9 @@ class PPOSchema(AlgoConfig):
     lambda_: float = 0.95  # GAE lambda, in [0, 1]
     clip_param: float = 0.2  # surrogate clip range epsilon
     vf_clip_param: float | None = None  # clip the value update to +-this around V_old; None: off
+    # RLlib's vf_clip_param: each squared value error (V - target)^2 is capped at this before
+    # averaging, so no sample's error weighs more than this (the loss is clipped, not the update).
+    vf_loss_clip: float | None = None  # cap on (V - target)^2 in the value loss; None: off
     vf_loss_coeff: float = 0.5  # weight of the value loss
     entropy_coeff: Any = 0.0  # entropy bonus: a float or a schedule [[env_steps, value], ...]
     use_kl_loss: bool = False  # add an adaptive KL penalty to the surrogate

@@ -49,17 +49,19 @@ class PPOLearner(Learner):
         surrogate = torch.min(ratio * advantages, ratio.clamp(1.0 - eps, 1.0 + eps) * advantages)
         policy_loss = -masked_mean(surrogate, mask)
 
-        # Value loss, optionally clipped around the sampling-time value (as in the PPO authors'
-        # baselines code): the update may not move V further than vf_clip_param from V_old.
+        # Value loss 0.5 (V - target)^2, optionally clipped around the sampling-time value (as
+        # in the PPO authors' baselines code): the update may not move V further than
+        # vf_clip_param from V_old. vf_loss_clip (RLlib's vf_clip_param) caps each squared error
+        # instead, so a sample whose error is beyond it adds no value gradient.
         values, targets = out[C.VF_PREDS], batch[C.VALUE_TARGETS]
-        vf_loss_unclipped = (values - targets).pow(2)
+        squared = (values - targets).pow(2)
         if cfg["vf_clip_param"] is not None:
             old = batch[C.VF_PREDS]
             clipped = old + (values - old).clamp(-cfg["vf_clip_param"], cfg["vf_clip_param"])
-            vf_loss_clipped = torch.max(vf_loss_unclipped, (clipped - targets).pow(2))
-            vf_loss = 0.5 * masked_mean(vf_loss_clipped, mask)
-        else:
-            vf_loss = 0.5 * masked_mean(vf_loss_unclipped, mask)
+            squared = torch.max(squared, (clipped - targets).pow(2))
+        if cfg.get("vf_loss_clip") is not None:
+            squared = squared.clamp(max=float(cfg["vf_loss_clip"]))
+        vf_loss = 0.5 * masked_mean(squared, mask)
 
         # Eq. (9): entropy bonus.
         entropy = masked_mean(dist.entropy(), mask)
