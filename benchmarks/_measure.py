@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,9 +67,9 @@ def _high_water_bytes(pid: int) -> int:
     return 0
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Current resident memory of `root` and all its descendants, summed."""
-    total, stack, seen = 0, [root], set()
+def tree_rss(root: int) -> Iterator[tuple[int, int]]:
+    """(pid, resident bytes) of `root` and each of its living descendants."""
+    stack, seen = [root], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
@@ -76,11 +77,16 @@ def _tree_rss_bytes(root: int) -> int:
         seen.add(pid)
         try:
             with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * _PAGE
+                rss = int(f.read().split()[1]) * _PAGE
         except (OSError, ValueError, IndexError):
             continue
+        yield pid, rss
         stack.extend(_children(pid))
-    return total
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Current resident memory of `root` and all its descendants, summed."""
+    return sum(rss for _, rss in tree_rss(root))
 
 
 def run_measured(

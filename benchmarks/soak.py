@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _measure import _PAGE, _children  # noqa: E402
+from _measure import tree_rss  # noqa: E402
 
 CASES = {
     "ppo-local": ["experiment=cartpole_ppo", "stop.reward=null"],
@@ -55,20 +55,9 @@ def _role(pid: int) -> str:
 def _sample(root: int) -> dict[str, int]:
     """RSS bytes by role over `root` and its descendants."""
     out: dict[str, int] = {}
-    stack, seen = [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/statm") as f:
-                rss = int(f.read().split()[1]) * _PAGE
-        except (OSError, ValueError, IndexError):
-            continue
+    for pid, rss in tree_rss(root):
         role = _role(pid)
         out[role] = out.get(role, 0) + rss
-        stack.extend(_children(pid))
     return out
 
 

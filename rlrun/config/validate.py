@@ -331,12 +331,36 @@ SCHEDULE_HELP = (
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first value that is out of range or inconsistent."""
     _check_algorithm(cfg)
+    _check_rules(cfg)
+    _check_algo_values(cfg)
+    _check_conflicts(cfg)
+    _check_output_format(cfg)
+    _check_connectors(cfg)
+
+
+def validate_algo_section(section: dict[str, Any]) -> None:
+    """The `algo.*` checks of `validate`, on one algorithm section (a multi-agent module's
+    settings with its overrides merged); errors name algo.<key>, for the caller to re-key."""
+    cfg = OmegaConf.create({"algo": section})
+    _check_rules(cfg, prefix="algo.")
+    _check_algo_values(cfg)
+
+
+def _check_rules(cfg: DictConfig, prefix: str = "") -> None:
+    """Every rule (whose key starts with `prefix`) on its value, when the value is there."""
     for rule in RULES:
+        if not rule.key.startswith(prefix):
+            continue
         value = _get(cfg, rule.key)
         if value is _ABSENT or (value is None and rule.nullable):
             continue
         if not rule.ok(value):
             raise ConfigError(rule.key, value, _why(rule, value), allowed=rule.allowed)
+
+
+def _check_algo_values(cfg: DictConfig) -> None:
+    """The `algo` section's checks beyond one key at a time: schedules, bounds that depend on
+    each other, the minibatch against the batch, model keys the algorithm ignores."""
     for key in ("algo.lr", "algo.actor_lr", "algo.critic_lr", "algo.alpha_lr"):
         _check_schedule(cfg, key, positive_constant=True)
     for key in ("algo.entropy_coeff", "algo.replay.beta"):
@@ -347,30 +371,6 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(
             "algo.v_min", v_min, f"must be below algo.v_max={v_max}", allowed=f"a number < {v_max}"
         )
-    _check_minibatch(cfg)
-    _check_model_keys(cfg)
-    _check_conflicts(cfg)
-    _check_output_format(cfg)
-    _check_connectors(cfg)
-
-
-def validate_algo_section(section: dict[str, Any]) -> None:
-    """The `algo.*` checks of `validate`, on one algorithm section (a multi-agent module's
-    settings with its overrides merged); errors name algo.<key>, for the caller to re-key."""
-    cfg = OmegaConf.create({"algo": section})
-    for rule in RULES:
-        if not rule.key.startswith("algo."):
-            continue
-        value = _get(cfg, rule.key)
-        if value is _ABSENT or (value is None and rule.nullable):
-            continue
-        if not rule.ok(value):
-            raise ConfigError(rule.key, value, _why(rule, value), allowed=rule.allowed)
-    for key in ("algo.lr", "algo.actor_lr", "algo.critic_lr", "algo.alpha_lr"):
-        _check_schedule(cfg, key, positive_constant=True)
-    for key in ("algo.entropy_coeff", "algo.replay.beta"):
-        _check_schedule(cfg, key, positive_constant=False)
-    _check_schedule(cfg, "algo.epsilon", positive_constant=False, at_most_one=True)
     _check_minibatch(cfg)
     _check_model_keys(cfg)
 

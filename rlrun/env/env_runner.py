@@ -55,6 +55,27 @@ def act(
     return actions.numpy(), dist_inputs, state
 
 
+def load_weights(
+    module: torch.nn.Module,
+    targets: dict[str, torch.Tensor] | None,
+    weights: dict[str, torch.Tensor],
+) -> dict[str, torch.Tensor]:
+    """Copy `weights` into `module`'s tensors; returns those tensors by name (`targets`, built
+    on the first call), for the runner to keep for the next one.
+
+    One fused copy instead of load_state_dict's walk over every submodule: off-policy
+    algorithms sync after every few gradient steps. Names that differ go through
+    load_state_dict, which raises naming them."""
+    if targets is None:
+        targets = module.state_dict(keep_vars=True)
+    if weights.keys() != targets.keys():
+        module.load_state_dict(weights)
+        return targets
+    with torch.no_grad():
+        torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
+    return targets
+
+
 def initial_state(initial: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
     """A recurrent module's `get_initial_state()` for `n` sub-envs ([n, ...], writable)."""
     return {k: v.expand(n, *v.shape).clone() for k, v in initial.items()}
@@ -370,16 +391,7 @@ class EnvRunner:
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         assert self.module is not None
-        if self._weight_targets is None:
-            self._weight_targets = self.module.state_dict(keep_vars=True)
-        targets = self._weight_targets
-        if weights.keys() != targets.keys():
-            self.module.load_state_dict(weights)  # raises, naming the keys that differ
-            return
-        # One fused copy instead of load_state_dict's walk over every submodule: off-policy
-        # algorithms sync after every few gradient steps.
-        with torch.no_grad():
-            torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
+        self._weight_targets = load_weights(self.module, self._weight_targets, weights)
 
     def sync(
         self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray] | None

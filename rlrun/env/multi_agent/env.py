@@ -242,8 +242,8 @@ def _accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
     return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-class ParallelAdapter(MultiAgentEnvAdapter):
-    """A PettingZoo ParallelEnv: all live agents act at once; "__all__" is added here."""
+class _PettingZooAdapter(MultiAgentEnvAdapter):
+    """What PettingZoo's two APIs share: `possible_agents` and per-agent space methods."""
 
     def __init__(self, env: Any, max_episode_steps: int | None = None) -> None:
         super().__init__(env, max_episode_steps)
@@ -254,6 +254,10 @@ class ParallelAdapter(MultiAgentEnvAdapter):
 
     def action_space_for(self, agent_id: AgentID) -> gym.Space:
         return self.env.action_space(agent_id)
+
+
+class ParallelAdapter(_PettingZooAdapter):
+    """A PettingZoo ParallelEnv: all live agents act at once; "__all__" is added here."""
 
     def _reset(self, seed: int | None) -> tuple[MultiAgentDict, MultiAgentDict]:
         out = self.env.reset(seed=seed)
@@ -271,19 +275,9 @@ class ParallelAdapter(MultiAgentEnvAdapter):
         return dict(obs), rewards, terms, truncs, dict(infos or {})
 
 
-class AECAdapter(MultiAgentEnvAdapter):
+class AECAdapter(_PettingZooAdapter):
     """A PettingZoo AECEnv (turn-based): one `step` is one move by `agent_selection`; agents the
     move ended are reported with their final observation and removed (PettingZoo's dead steps)."""
-
-    def __init__(self, env: Any, max_episode_steps: int | None = None) -> None:
-        super().__init__(env, max_episode_steps)
-        self.possible_agents = list(env.possible_agents)
-
-    def observation_space_for(self, agent_id: AgentID) -> gym.Space:
-        return self.env.observation_space(agent_id)
-
-    def action_space_for(self, agent_id: AgentID) -> gym.Space:
-        return self.env.action_space(agent_id)
 
     def _reset(self, seed: int | None) -> tuple[MultiAgentDict, MultiAgentDict]:
         self.env.reset(seed=seed)

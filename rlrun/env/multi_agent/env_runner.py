@@ -30,7 +30,7 @@ from rlrun.connectors.connector import ConnectorPipeline
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import tree
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
-from rlrun.env.env_runner import act
+from rlrun.env.env_runner import act, load_weights
 from rlrun.env.multi_agent.env import make_multi_agent_env
 from rlrun.env.multi_agent.lanes import (
     OBS,
@@ -358,14 +358,7 @@ class MultiAgentEnvRunner:
     # --- weights, state, lifecycle -------------------------------------------------------------
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        if self._weight_targets is None:
-            self._weight_targets = self.module.state_dict(keep_vars=True)
-        targets = self._weight_targets
-        if weights.keys() != targets.keys():
-            self.module.load_state_dict(weights)
-            return
-        with torch.no_grad():
-            torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
+        self._weight_targets = load_weights(self.module, self._weight_targets, weights)
 
     def sync(self, weights: dict[str, torch.Tensor], connector_state: Any = None) -> None:
         del connector_state
