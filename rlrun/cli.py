@@ -459,6 +459,8 @@ def main_help() -> str:
     width = max(len(c) for c in COMMANDS) + 3
     commands = "\n".join(f"  {name.ljust(width)}{text}" for name, text in COMMANDS.items())
     algos = ", ".join(f"{name} (algo={name.lower()})" for name in ALGORITHMS)
+    # RLlib's old-stack names for DQN with other settings (conf/algo/simple_q.yaml, apex.yaml).
+    algos += "; DQN presets: SimpleQ (algo=simple_q), APEX (algo=apex env_runner=ray)"
     found = experiments()
     if found:
         w = max(len(n) for n, _ in found) + 3

@@ -132,9 +132,11 @@ def resolve_config(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     return out
 
 
-def _stop_reason(
+def stop_reason(
     result: dict[str, Any], stop: dict[str, Any], target: float | None, wall_s: float
 ) -> str | None:
+    """Why `stop` (the config's section; `target`: its reward, "auto" resolved) ends the run
+    after `result`, or None. `rlrun train` and Tune trials (rlrun.tune) both ask it."""
     value = get_number(result, stop["metric"])
     if target is not None and value is not None and value >= target:
         return f"{stop['metric']} {value:.2f} >= {target:g}"
@@ -254,7 +256,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
                     last_score = value
                 last_return = get_number(result, "env_runners/episode_return_mean")
                 freq = ckpt_cfg.get("frequency") or 0
-                reason = _stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
+                reason = stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
                 if freq and algo.iteration % freq == 0 and not reason:
                     last_ckpt = save()
                 if reason:
@@ -356,8 +358,11 @@ def evaluate(
     seed: int | None = None,
     explore: bool = False,
     log_level: str = "WARN",
+    output: str | None = None,
+    output_format: str = "json",
 ) -> int:
-    """`rlrun evaluate`: run the checkpoint's policy, print a table, write evaluation.json."""
+    """`rlrun evaluate`: run the checkpoint's policy, print a table, write evaluation.json
+    (and, with `output=DIR`, the episodes, as `rlrun train output=DIR` writes them)."""
     from rlrun.algorithms.algorithm import Algorithm
 
     _setup_logging(log_level)
@@ -373,6 +378,8 @@ def evaluate(
             render_mode="human" if render else None,
             video_dir=str(Path(video).expanduser().resolve()) if video else None,
             seed=seed,
+            output=output,
+            output_format=output_format,
         )
     finally:
         algo.stop()

@@ -12,6 +12,7 @@ Outside Tune, `PPO(config=config)` is a Trainable that passes every other attrib
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from ray.tune import PlacementGroupFactory, Trainable
@@ -45,9 +46,21 @@ class RLrunTrainable(Trainable):
 
     def setup(self, config: dict[str, Any]) -> None:
         self.algo = _builder(config, self.algo_name).build()
+        stop = self.algo.config["stop"]
+        self._target = self.algo.reward_threshold if stop["reward"] == "auto" else stop["reward"]
+        self._wall_s = 0.0
 
     def step(self) -> dict[str, Any]:
-        return self.algo.train()
+        """One `train()`. rlrun's `stop.*` ends the trial as it ends `rlrun train` (Tune's
+        `done`), beside whatever Tune's own `RunConfig(stop=...)` says."""
+        from rlrun.run import stop_reason
+
+        t0 = time.perf_counter()
+        result = self.algo.train()
+        self._wall_s += time.perf_counter() - t0
+        if stop_reason(result, self.algo.config["stop"], self._target, self._wall_s):
+            result["done"] = True
+        return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         self.algo.save(checkpoint_dir)

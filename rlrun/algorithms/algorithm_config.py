@@ -235,6 +235,54 @@ class AlgorithmConfig:
     def copy(self, copy_frozen: bool | None = None) -> Self:
         return copy.deepcopy(self)
 
+    def __getattr__(self, name: str) -> Any:
+        """RLlib's attribute reads (`config.lr`, `config.num_env_runners`, `config.env`,
+        `config.train_batch_size`): what a builder call set, else the value the run would use,
+        which is rlrun's default for the algorithm (RLlib's own defaults apply only to RLlib YAML
+        files, docs/rllib_yaml.md)."""
+        if name.startswith("_"):  # copy/pickle probes, and attributes before __init__ ran
+            raise AttributeError(name)
+        cls = type(self).__name__
+        if name == "env":
+            return self._groups.get("env") or self._read("env.id")
+        if name == "train_batch_size":
+            learners = max(1, int(self._read("learner.num_learners") or 0))
+            return int(self._read("algo.train_batch_size_per_learner")) * learners
+        if name == "model":
+            return self._read("algo.model")
+        method = self._method_of(name)
+        spec = self._table(method).get(name) if method else None
+        if spec is None and method == "training":
+            spec = self._own_algo_key(name)
+        if spec is None:
+            raise AttributeError(
+                f"{cls} has no attribute '{name}'.{did_you_mean(name, self._all_names())}"
+            )
+        if spec == N.SAME:
+            from rlrun.rllib_yaml import mapping as M
+
+            spec = M.CONFIG[name].key if name in M.CONFIG else N.NONE
+        if spec == N.NONE or spec.startswith("@"):
+            raise AttributeError(
+                f"{cls}.{name}: RLlib's '{name}' is not one rlrun setting that can be read back; "
+                "config.to_dict() shows the whole config"
+            )
+        return self._read(spec)
+
+    def _read(self, key: str) -> Any:
+        """A key's value: set by a builder call, else from the composed config (its default)."""
+        from omegaconf import OmegaConf
+
+        values = self._resolved()
+        if key in values:
+            return values[key]
+        overrides = tuple(self.to_overrides(values))
+        if self.__dict__.get("_composed_for") != overrides:
+            self.__dict__["_composed"] = self._compose(values)
+            self.__dict__["_composed_for"] = overrides
+        value = OmegaConf.select(self.__dict__["_composed"], key)
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.rlrun_keys()})"
 

@@ -39,6 +39,9 @@ _NEW_EXAMPLE_ENVS = "ray.rllib.examples.envs.classes."
 # own only for ALE/ ids).
 _ATARI_V4 = re.compile(r"^[A-Z]\w*(NoFrameskip|Deterministic)-v[04]$")
 _ATARI_NOFRAMESKIP = re.compile(r"^(ale_py:)?[A-Z]\w*NoFrameskip-v[04]$")
+# RLlib's (old-stack-only) names for DQN with other defaults: the run is rlrun's DQN with those
+# defaults (defaults.PRESETS), as `algo=simple_q` / `algo=apex` are on the command line.
+RLLIB_PRESETS = {"SIMPLEQ": "SimpleQ", "APEX": "APEX", "APEX_DQN": "APEX", "APEXDQN": "APEX"}
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Experiment:
     file: str
     algo: str  # registry name: PPO, DQN, SAC
     env: str  # a Gymnasium id or pkg.module:Class (the first, when `env` is a grid_search)
+    # RLlib's SimpleQ or APEX: rlrun's DQN with that algorithm's defaults (old stack only).
+    preset: str = ""
     values: dict[str, Any] = field(default_factory=dict)  # rlrun key -> value (or Grid)
     sources: dict[str, str] = field(default_factory=dict)  # rlrun key -> RLlib key
     ignored: dict[str, str] = field(default_factory=dict)  # RLlib key -> why ("" if unknown)
@@ -103,8 +108,10 @@ class Converter:
         self.place = where(file, name)
         self.marked_old = marked_old
         self.normalize_actions: bool | None = None  # the file's, for PPO (defaults.py)
-        algo = self._algo(self.spec.pop("run"))
-        self.exp = Experiment(name=name, file=file, algo=algo, env="")
+        run = self.spec.pop("run")
+        preset = RLLIB_PRESETS.get(run.upper(), "") if isinstance(run, str) else ""
+        algo = "DQN" if preset else self._algo(run)
+        self.exp = Experiment(name=name, file=file, algo=algo, env="", preset=preset)
         self.algo_keys = _algo_keys(algo)
 
     def run(self) -> Experiment:
@@ -117,7 +124,13 @@ class Converter:
         self.exp.stack, self.exp.stack_reason = D.detect_stack(
             config, self.spec.get("stop"), self.marked_old
         )
-        if self.exp.stack == D.OLD and self.exp.algo in ("DQN", "SAC"):
+        if self.exp.preset:
+            self.exp.stack, self.exp.stack_reason = D.OLD, f"{self.exp.preset} is old-stack only"
+            self.note(
+                f"run: {self.exp.preset} -> algo=dqn with RLlib's {self.exp.preset} defaults "
+                f"({D.PRESET_SUMMARY[self.exp.preset]})."
+            )
+        elif self.exp.stack == D.OLD and self.exp.algo in ("DQN", "SAC"):
             # Only DQN's and SAC's defaults differ between the stacks.
             self.note(
                 f"read as an old-API-stack file ({self.exp.stack_reason}): the settings it "
@@ -134,7 +147,7 @@ class Converter:
     # --- the experiment's own keys ---------------------------------------------------------------
 
     def _algo(self, run: Any) -> str:
-        allowed = ", ".join(ALGORITHMS)
+        allowed = ", ".join([*ALGORITHMS, "SimpleQ", "APEX"])
         if not isinstance(run, str) or run.upper() not in ALGORITHMS:
             raise file_error(
                 self.place, "run", show(run), "rlrun has no such algorithm.", allowed=allowed

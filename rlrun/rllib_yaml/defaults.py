@@ -109,12 +109,40 @@ SAC: tuple[Default, ...] = (
 
 TABLES: dict[str, tuple[Default, ...]] = {"PPO": PPO, "DQN": DQN, "SAC": SAC}
 
+# RLlib's SimpleQ and Ape-X DQN (old stack only) are DQN with other defaults, applied over DQN's.
+SIMPLE_Q: tuple[Default, ...] = (
+    Default("algo.double_q", False, "SimpleQ (no double Q)"),
+    Default("algo.dueling", False, "SimpleQ (no dueling heads)"),
+    Default("algo.model.head_fcnet_hiddens", [], "SimpleQ (no hiddens head)"),
+    Default("algo.replay.prioritized", False, "replay_buffer_config.type (MultiAgentReplayBuffer)"),
+)
+# Horgan et al. 2018 (https://arxiv.org/abs/1803.00933): many actors, 3-step returns, prioritized
+# replay. Its per-runner epsilons (PerWorkerEpsilonGreedy) are not built: every runner follows
+# the EpsilonGreedy schedule.
+APEX: tuple[Default, ...] = (
+    Default("algo.n_step", 3, "n_step"),
+    Default("algo.learning_starts", 50_000, "num_steps_sampled_before_learning_starts"),
+    Default("algo.replay.capacity", 2_000_000, "replay_buffer_config.capacity"),
+    Default(
+        "algo.min_sample_timesteps_per_iteration", 25_000, "min_sample_timesteps_per_iteration"
+    ),
+    Default("env_runner.num_env_runners", 32, "num_workers"),
+)
+PRESETS: dict[str, tuple[Default, ...]] = {"SimpleQ": SIMPLE_Q, "APEX": APEX}
+PRESET_SUMMARY = {
+    "SimpleQ": "no double Q, no dueling heads, no hiddens head, uniform replay",
+    "APEX": "32 remote env runners, 3-step returns, prioritized replay of 2M, "
+    "one replayed transition per sampled step; per-runner epsilons are not built",
+}
+# Ape-X counts target updates in trained samples (500k by default), rlrun in env steps sampled.
+APEX_TARGET_UPDATE_TRAINED = 500_000
+
 # Train batch, over all learners (RLlib's train_batch_size).
-TRAIN_BATCH = {"PPO": 4000, "DQN": 32, "SAC": 256}
+TRAIN_BATCH = {"PPO": 4000, "DQN": 32, "SAC": 256, "APEX": 512}
 PPO_MINIBATCH = 128
 PPO_ENV_RUNNERS = 2  # PPOConfig's num_env_runners
 # Replay algorithms' rollout_fragment_length: "auto" (new stack) or the old stack's number.
-OLD_FRAGMENT = {"DQN": 4, "SAC": 1}
+OLD_FRAGMENT = {"DQN": 4, "SAC": 1, "APEX": 50}
 
 # --- which stack a file was written for ------------------------------------------------------
 
@@ -200,20 +228,22 @@ def apply(c: Converter) -> None:
     defaults that follow from the file's own values (batch sizes, fragments, replay ratio)."""
     exp = c.exp
     stack = exp.stack
-    for d in (*COMMON, *TABLES[exp.algo]):
+    for d in (*COMMON, *TABLES[exp.algo], *PRESETS.get(exp.preset, ())):
         if d.key not in exp.values:
             c.default(d.key, d.value(stack), d.rllib)
     learners = _first(exp.values.get("learner.num_learners", 0)) or 0
     if "algo.train_batch_size_per_learner" not in exp.values:
         c.default(
             "algo.train_batch_size_per_learner",
-            max(1, TRAIN_BATCH[exp.algo] // max(1, learners)),
+            max(1, TRAIN_BATCH.get(exp.preset, TRAIN_BATCH[exp.algo]) // max(1, learners)),
             "train_batch_size",
         )
     if exp.algo == "PPO":
         _ppo(c)
         if c.normalize_actions is not False:
             _normalize_actions(c)
+    elif exp.preset == "APEX":
+        _apex(c)
     else:
         _replay(c, max(1, learners))
 
@@ -310,6 +340,26 @@ def _replay(c: Converter, learners: int) -> None:
             "(its ratio counts the driver's runner too, and whole update rounds)."
         )
         c.default("algo.training_intensity", ratio, "training_intensity", replace=True)
+
+
+def _apex(c: Converter) -> None:
+    """Ape-X replays `training_intensity` transitions per sampled one (1 unless the file says),
+    its meaning in rlrun too, and moves the target after so many trained samples: rlrun's count
+    of env steps between target updates is that divided by the replay ratio."""
+    exp = c.exp
+    key = "env_runner.rollout_fragment_length"
+    if exp.values.get(key, "auto") == "auto":
+        c.default(key, OLD_FRAGMENT["APEX"], "rollout_fragment_length", replace=True)
+    ratio = float(_first(exp.values.get("algo.training_intensity")) or 1.0)
+    c.default("algo.training_intensity", ratio, "training_intensity", replace=True)
+    freq = _first(exp.values.get("algo.target_network_update_freq", APEX_TARGET_UPDATE_TRAINED))
+    steps = max(1, round(int(freq) / ratio))
+    if steps != freq:
+        c.note(
+            f"target_network_update_freq {freq} trained samples -> "
+            f"algo.target_network_update_freq={steps} env steps (at {ratio:g} replayed per step)."
+        )
+    c.default("algo.target_network_update_freq", steps, "target_network_update_freq", replace=True)
 
 
 def rllib_auto_fragment(total_batch: int, envs: int, runners: int) -> int:

@@ -31,7 +31,10 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     ("argv", "needles"),
     [
         # unknown group option: list what exists
-        (["train", "algo=foo"], ["algo=foo", "unknown 'algo' option", "Allowed: dqn, ppo, sac"]),
+        (
+            ["train", "algo=foo"],
+            ["algo=foo", "unknown 'algo' option", "Allowed: ", "dqn", "ppo", "sac"],
+        ),
         (["train", "env_runner=nope"], ["env_runner=nope", "Allowed: local"]),
         (["train", "experiment=nope"], ["unknown experiment 'nope'"]),
         # typo'd keys: name it, suggest the closest, list its neighbours

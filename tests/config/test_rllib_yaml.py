@@ -642,12 +642,65 @@ def test_an_empty_file_gets_rllibs_defaults(tmp_path: Path, algo: str, stack: st
     assert cfg.seed == 0  # rlrun's seed stays: RLlib's None is a random one
 
 
+def test_simple_q_is_dqn_without_its_improvements(tmp_path: Path) -> None:
+    exp, cfg = composed(tmp_path, "e: {run: SimpleQ, env: CartPole-v1}\n")
+    assert (exp.algo, exp.preset, exp.stack) == ("DQN", "SimpleQ", "old")
+    assert cfg.algo.name == "DQN"
+    assert (cfg.algo.double_q, cfg.algo.dueling, cfg.algo.n_step) == (False, False, 1)
+    assert cfg.algo.replay.prioritized is False and cfg.algo.model.head_fcnet_hiddens == []
+    # SimpleQ's old-stack DQN values: one batch of 32 per 4-step fragment, 8 per step.
+    assert cfg.algo.train_batch_size_per_learner == 32 and cfg.algo.training_intensity == 8.0
+    assert cfg.algo.target_network_update_freq == 500
+    assert any("SimpleQ" in n for n in exp.notes)
+
+
+def test_apex_is_dqn_on_many_runners_with_prioritized_replay(tmp_path: Path) -> None:
+    (exp,) = convert_file(write(tmp_path, "e: {run: APEX, env: CartPole-v1}\n"))
+    cfg = compose(to_overrides(exp))  # validated as on a cluster: 32 runners do not fit here
+    assert (exp.algo, exp.preset) == ("DQN", "APEX")
+    assert cfg.env_runner.num_env_runners == 32 and cfg.env_runner.rollout_fragment_length == 50
+    assert (cfg.algo.n_step, cfg.algo.replay.prioritized, cfg.algo.replay.capacity) == (
+        3,
+        True,
+        2_000_000,
+    )
+    assert cfg.algo.train_batch_size_per_learner == 512
+    assert (cfg.algo.learning_starts, cfg.algo.min_sample_timesteps_per_iteration) == (
+        50_000,
+        25_000,
+    )
+    # Ape-X replays training_intensity transitions per sampled one, rlrun's meaning too; its
+    # target update counts trained samples, rlrun's env steps.
+    assert cfg.algo.training_intensity == 1.0
+    assert cfg.algo.target_network_update_freq == 500_000
+    exp, cfg = composed(
+        tmp_path,
+        "e: {run: APEX, env: CartPole-v1, config: {num_workers: 1, training_intensity: 4,"
+        " target_network_update_freq: 500}}\n",
+    )
+    assert cfg.algo.training_intensity == 4.0 and cfg.algo.target_network_update_freq == 125
+
+
+def test_cli_presets_simple_q_and_apex() -> None:
+    cfg = compose(["algo=simple_q"])
+    assert (cfg.algo.name, cfg.algo.double_q, cfg.algo.dueling, cfg.algo.n_step) == (
+        "DQN",
+        False,
+        False,
+        1,
+    )
+    cfg = compose(["algo=apex", "env_runner=ray"])
+    assert (cfg.algo.name, cfg.algo.n_step, cfg.algo.replay.prioritized) == ("DQN", 3, True)
+    assert cfg.env_runner.num_env_runners == 2
+
+
 def test_every_default_is_in_the_docs_table() -> None:
     from rlrun.rllib_yaml import defaults as D
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "rllib_yaml.md").read_text()
     section = doc.split("## Defaults that differ", 1)[1].split("\n## ", 1)[0]
-    keys = {d.key for table in (D.COMMON, *D.TABLES.values()) for d in table}
+    tables = (D.COMMON, *D.TABLES.values(), *D.PRESETS.values())
+    keys = {d.key for table in tables for d in table}
     keys |= {"algo.train_batch_size_per_learner", "algo.minibatch_size", "algo.training_intensity"}
     keys |= {"env_runner.num_env_runners", "env_runner.rollout_fragment_length"}
     missing = [k for k in sorted(keys) if f"`{k.removeprefix('algo.')}`" not in section]
@@ -1047,6 +1100,8 @@ def test_rllibs_own_files_keys(capsys: pytest.CaptureFixture[str]) -> None:
         "real/dqn/cartpole-dqn-param-noise.yaml": ["batch_mode", "exploration_config"],
         "real/dqn/cartpole-dqn-softq.yaml": ["exploration_config"],
         "real/dqn/cartpole-dqn.yaml": [],
+        "real/apex_dqn/cartpole-apex-dqn-fake-gpus.yaml": ["optimizer"],
+        "real/apex_dqn/cartpole-apex-dqn.yaml": ["min_time_s_per_iteration", "optimizer"],
         "real/dqn/pong-rainbow.yaml": [
             "final_prioritized_replay_beta", "gpu", "model.dim", "model.grayscale",
             "model.zero_mean", "noisy", "prioritized_replay_beta_annealing_timesteps",
@@ -1060,6 +1115,7 @@ def test_rllibs_own_files_keys(capsys: pytest.CaptureFixture[str]) -> None:
         "real/ppo/pendulum-transformed-actions-ppo.yaml": [],
         "real/ppo/repeatafterme-ppo-lstm.yaml": [],
         "real/sac/cartpole-sac.yaml": [],
+        "real/simple_q/cartpole-simpleq.yaml": [],
         "real/sac/pendulum-sac-fake-gpus.yaml": [],
         "real/sac/pendulum-sac-q-model.yaml": [],
         "real/sac/pendulum-sac.yaml": [],

@@ -95,3 +95,30 @@ def test_rllib_import_paths_give_tune_trainables(name: str) -> None:
     module = importlib.import_module(f"rlrun.algorithms.{name.lower()}")
     assert issubclass(getattr(module, name), Trainable)
     assert getattr(module, f"{name}Config")().algo_name == name
+
+
+def test_rlrun_stop_section_ends_a_tune_trial(ray_session: None, tmp_path: Path) -> None:
+    """rlrun's stop.* ends a trial as it ends `rlrun train` (Tune's `done`), under Tune's own
+    stop criteria; stop.reward=null and no other stop key leaves it to Tune."""
+    from ray import tune
+
+    from rlrun.algorithms.ppo import PPO
+
+    trainable = PPO(config=tiny().update_from_dict({"stop.iterations": 2, "stop.reward": None}))
+    try:
+        assert trainable.train()["done"] is False
+        assert trainable.train()["done"] is True
+    finally:
+        trainable.stop()
+    tuner = tune.Tuner(
+        PPO,
+        param_space=tiny().update_from_dict({"stop.timesteps": 256, "stop.reward": None}),
+        run_config=tune.RunConfig(
+            stop={"training_iteration": 5}, storage_path=str(tmp_path), verbose=0
+        ),
+    )
+    (result,) = tuner.fit()
+    assert result.error is None, result.error
+    # ~128 env steps an iteration (autoreset rows do not count): 256 well before Tune's 5.
+    assert result.metrics["num_env_steps_sampled_lifetime"] >= 256
+    assert result.metrics["training_iteration"] < 5

@@ -83,6 +83,7 @@ QUICK = [
     "ppo/cartpole-ppo.yaml",
     "ppo/repeatafterme-ppo-lstm.yaml",
     "sac/pendulum-sac.yaml",
+    "simple_q/cartpole-simpleq.yaml",
 ]
 LONG = [
     "dqn/cartpole-dqn-softq.yaml",

@@ -4,6 +4,7 @@ same run as `rlrun train experiment=...`, and the Algorithm answers RLlib's meth
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import subprocess
 import sys
@@ -797,3 +798,17 @@ def test_update_from_dict_takes_rllib_names_rlrun_keys_and_sections() -> None:
         "algo.clip_param": 0.1,
         "callbacks": ["tests.helpers.callbacks:CountingCallbacks"],
     }
+
+
+def test_attribute_reads_give_the_value_the_run_uses() -> None:
+    """RLlib's `config.lr` style reads: the value a builder call set, else rlrun's default."""
+    config = PPOConfig().environment("CartPole-v1").training(lr=3e-4).learners(num_learners=2)
+    assert config.lr == 3e-4 and config.env == "CartPole-v1" and config.num_learners == 2
+    assert config.num_env_runners == 0 and config.gamma == 0.99  # rlrun's defaults
+    # RLlib's train_batch_size counts every learner.
+    assert config.train_batch_size == 2 * config.train_batch_size_per_learner
+    assert config.model["fcnet_hiddens"] == [64, 64]
+    assert copy.deepcopy(config).lr == 3e-4
+    with pytest.raises(AttributeError, match="Did you mean 'lr'"):
+        _ = config.lrr
+    assert not hasattr(config, "no_such_setting")
