@@ -29,6 +29,7 @@ EXAMPLES = """\
   rlrun train experiment=cartpole_ppo                # a tuned example
   rlrun train experiment=cartpole_dqn                # DQN (Rainbow options), docs/off_policy.md
   rlrun train algo=sac env=Pendulum-v1               # SAC
+  rlrun train experiment=cartpole_appo               # APPO / IMPALA (V-trace), docs/impala_appo.md
   rlrun train experiment=stateless_cartpole_ppo_lstm # an LSTM policy (docs/models.md)
   rlrun train experiment=multi_agent_cartpole_ppo    # multi-agent: a module per agent (docs/multi_agent.md)
   rlrun train experiment=tictactoe_selfplay_ppo      # PettingZoo, action masks, self-play
@@ -39,6 +40,9 @@ EXAMPLES = """\
   rlrun train env_runner=ray ray.address=auto        # ... on a running Ray cluster
   rlrun train --cfg algo.gamma=0.95                  # print the composed config, train nothing
   rlrun evaluate checkpoint=~/ray_results/<experiment>/<trial>/checkpoint_000010 episodes=20
+  rlrun evaluate checkpoint=... episodes=20 output=/data/expert   # record episodes (docs/offline.md)
+  rlrun train experiment=cartpole_bc                 # BC (algo=marwil: MARWIL) from recorded episodes
+  rlrun train experiment=pendulum_cql                # CQL (on SAC, Box actions) from recorded episodes
   rlrun train resume=~/ray_results/<experiment>/<trial>/checkpoint_000010
   rlrun train resume=~/ray_results/<experiment>/<trial>   # its newest complete checkpoint
   rlrun train -m algo.lr=1e-3,3e-4 seed=0,1,2        # a sweep: 6 trials in turn, then a table
@@ -105,7 +109,8 @@ examples:
 {examples}"""
 
 EVALUATE_HELP = """\
-usage: rlrun evaluate checkpoint=PATH [episodes=N] [render=true] [video=DIR] [seed=S] [explore=false] [-v | -vv]
+usage: rlrun evaluate checkpoint=PATH [episodes=N] [render=true] [video=DIR] [seed=S] [explore=false]
+                      [output=DIR] [output_format=json|parquet] [-v | -vv]
 
 Runs the checkpoint's policy (deterministic unless explore=true), prints a table of the episode
 returns and writes evaluation.json beside the checkpoint.
@@ -116,6 +121,9 @@ returns and writes evaluation.json beside the checkpoint.
   video=DIR        record episodes as videos into DIR (default: none)
   seed=S           seed of the evaluation envs (default: none, fresh randomness)
   explore=BOOL     sample stochastic actions instead of the deterministic ones (default false)
+  output=DIR       also write the episodes to DIR/<name>_evaluation/, as `rlrun train output=DIR`
+                   does: data for offline algorithms (BC, MARWIL, CQL; docs/offline.md)
+  output_format=F  json (JSON lines, the default) or parquet (needs pyarrow)
   -v, -vv          log at INFO (-v) or DEBUG (-vv) rather than WARN"""
 
 # name -> (default, parser); parsers raise ConfigError naming the key.
@@ -446,7 +454,15 @@ _EVAL_PARSERS: dict[str, Any] = {
     "video": _parse_path,
     "seed": lambda k, v: _parse_int(k, v, lo=0, nullable=True),
     "explore": _parse_bool,
+    "output": _parse_path,
+    "output_format": lambda k, v: _parse_choice(k, v, ("json", "parquet")),
 }
+
+
+def _parse_choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(key, value, "not a valid choice.", allowed=", ".join(choices))
+    return value
 
 
 # --- help ----------------------------------------------------------------------------------------

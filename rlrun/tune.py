@@ -109,19 +109,19 @@ class RLrunTrainable(Trainable):
         return getattr(algo, name)
 
 
-class PPO(RLrunTrainable):
-    algo_name = "PPO"
+def _trainables() -> dict[str, type[RLrunTrainable]]:
+    """A Trainable per registered algorithm, named like it (PPO, DQN, ..., CQL) and defined at
+    module level, so Ray pickles it by reference as it would a hand-written class."""
+    from rlrun.algorithms.registry import ALGORITHMS
+
+    out = {}
+    for name in ALGORITHMS:
+        cls = type(name, (RLrunTrainable,), {"algo_name": name, "__module__": __name__})
+        globals()[name] = out[name] = cls
+    return out
 
 
-class DQN(RLrunTrainable):
-    algo_name = "DQN"
-
-
-class SAC(RLrunTrainable):
-    algo_name = "SAC"
-
-
-TRAINABLES: dict[str, type[RLrunTrainable]] = {"PPO": PPO, "DQN": DQN, "SAC": SAC}
+TRAINABLES: dict[str, type[RLrunTrainable]] = _trainables()
 
 
 def algorithm(name: str) -> type:

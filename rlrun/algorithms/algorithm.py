@@ -309,8 +309,11 @@ class Algorithm(ModulesById, RLlibAPI):
         render_mode: str | None = None,
         video_dir: str | None = None,
         seed: int | None = None,
+        output: str | None = None,
+        output_format: str = "json",
     ) -> dict[str, float]:
-        """Run `episodes` fresh episodes with the current policy (deterministic unless `explore`)."""
+        """Run `episodes` fresh episodes with the current policy (deterministic unless `explore`);
+        `output=DIR` also writes them as `output=` does in training (rlrun.offline.recording)."""
         env_cfg = dict(self.config["env"])
         if video_dir is not None:
             env_cfg["_video_dir"] = str(video_dir)
@@ -319,18 +322,24 @@ class Algorithm(ModulesById, RLlibAPI):
         runner_cfg = {**self.runner_config, "explore": explore, "vectorize_mode": "sync"}
         if self.config["evaluation"]["policy_mapping_fn"]:
             runner_cfg["_policy_mapping_fn"] = self.config["evaluation"]["policy_mapping_fn"]
+        seed = (self.seed or 0) + 1_000_003 if seed is None else seed
         runner = make_env_runner(
             env_cfg,
             runner_cfg,
             self.module_spec,
-            seed=(self.seed or 0) + 1_000_003 if seed is None else seed,
+            seed=seed,
             num_envs=1 if one_env else min(episodes, 8),
             render_mode=render_mode,
             update_filters=False,
         )
         try:
             runner.sync(self._weights, self.env_runner_group.get_state()["connector"])
-            rets, lens = runner.sample_episodes(episodes)
+            if output:
+                from rlrun.offline.recording import record_evaluation
+
+                rets, lens = record_evaluation(self, runner, episodes, output, output_format, seed)
+            else:
+                rets, lens = runner.sample_episodes(episodes)
             # Multi-agent runners log each agent's and module's returns.
             logged = runner.metrics.reduce()
             per_key = {

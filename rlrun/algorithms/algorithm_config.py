@@ -12,7 +12,7 @@ Importing this module imports neither torch, Hydra nor Ray.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,6 +33,11 @@ BUILDERS: dict[str, str] = {
     "PPO": "rlrun.algorithms.ppo.ppo:PPOConfig",
     "DQN": "rlrun.algorithms.dqn.dqn:DQNConfig",
     "SAC": "rlrun.algorithms.sac.sac:SACConfig",
+    "BC": "rlrun.algorithms.bc.bc:BCConfig",
+    "MARWIL": "rlrun.algorithms.marwil.marwil:MARWILConfig",
+    "IMPALA": "rlrun.algorithms.impala.impala:IMPALAConfig",
+    "APPO": "rlrun.algorithms.appo.appo:APPOConfig",
+    "CQL": "rlrun.algorithms.cql.cql:CQLConfig",
 }
 
 
@@ -76,6 +81,11 @@ class AlgorithmConfig:
 
     def fault_tolerance(self, **kwargs: Any) -> Self:
         return self._apply("fault_tolerance", kwargs)
+
+    def offline_data(self, **kwargs: Any) -> Self:
+        """input_ (recorded episodes: a folder, files, minari:<id>), dataset_num_iters_per_learner,
+        output (RLlib's names; docs/offline.md)."""
+        return self._apply("offline_data", kwargs)
 
     def callbacks(self, callbacks_class: Any = _UNSET, **kwargs: Any) -> Self:
         """A callbacks class (or a list of them, or "pkg.module:Class" paths)."""
@@ -429,6 +439,18 @@ def trainable(name: str) -> type:
 
         return algorithm_class(name)
     return algorithm(name)
+
+
+def trainable_getattr(name: str) -> Callable[[str], Any]:
+    """A module `__getattr__` that loads the Trainable `name` on first access, so that
+    `from rlrun.algorithms.ppo import PPO` works as in RLlib without importing Ray before."""
+
+    def __getattr__(attr: str) -> Any:
+        if attr == name:
+            return trainable(name)
+        raise AttributeError(attr)
+
+    return __getattr__
 
 
 def builder_class(name: str) -> type[AlgorithmConfig]:

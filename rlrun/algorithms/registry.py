@@ -10,6 +10,17 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
     "PPO": ("rlrun.algorithms.ppo.config:PPOSchema", "rlrun.algorithms.ppo.algorithm:PPO"),
     "DQN": ("rlrun.algorithms.dqn.config:DQNSchema", "rlrun.algorithms.dqn.algorithm:DQN"),
     "SAC": ("rlrun.algorithms.sac.config:SACSchema", "rlrun.algorithms.sac.algorithm:SAC"),
+    "BC": ("rlrun.algorithms.bc.config:BCSchema", "rlrun.algorithms.bc.algorithm:BC"),
+    "MARWIL": (
+        "rlrun.algorithms.marwil.config:MARWILSchema",
+        "rlrun.algorithms.marwil.algorithm:MARWIL",
+    ),
+    "IMPALA": (
+        "rlrun.algorithms.impala.config:IMPALASchema",
+        "rlrun.algorithms.impala.algorithm:IMPALA",
+    ),
+    "APPO": ("rlrun.algorithms.appo.config:APPOSchema", "rlrun.algorithms.appo.algorithm:APPO"),
+    "CQL": ("rlrun.algorithms.cql.config:CQLSchema", "rlrun.algorithms.cql.algorithm:CQL"),
 }
 
 

@@ -133,6 +133,82 @@ SAC_TRAINING: dict[str, str] = {
     **_each(NONE, "clip_actions _deterministic_loss _use_beta_distribution"),
 }
 
+# RLlib's CQLConfig.training(): SAC's, plus the penalty's (rlrun.algorithms.cql.config).
+CQL_TRAINING: dict[str, str] = {
+    **SAC_TRAINING,
+    **{name: f"algo.{name}" for name in ("min_q_weight", "num_actions", "temperature", "bc_iters")},
+    **_each(NONE, "lagrangian lagrangian_thresh deterministic_backup"),
+}
+
+
+# IMPALA's and APPO's own keys go to algo.* by name (RLlib's file mode maps them separately).
+def _algo_keys(names: str) -> dict[str, str]:
+    """Several parameters (space-separated), each to the algo.* key of its own name."""
+    return {name: f"algo.{name}" for name in names.split()}
+
+
+IMPALA_TRAINING: dict[str, str] = {
+    **_algo_keys(
+        "vtrace_clip_rho_threshold vtrace_clip_pg_rho_threshold vf_loss_coeff entropy_coeff "
+        "broadcast_interval circular_buffer_num_batches circular_buffer_iterations_per_batch"
+    ),
+    "vf_share_layers": "algo.model.vf_share_layers",
+    **_each(
+        NONE,
+        "vtrace learner_queue_size timeout_s_sampler_manager timeout_s_aggregator_manager "
+        "num_gpu_loader_threads use_circular_buffer simple_queue_size",
+    ),
+}
+
+IMPALA_ENV_RUNNERS: dict[str, str] = {
+    "max_requests_in_flight_per_env_runner": "algo.max_requests_in_flight_per_env_runner",
+}
+
+APPO_TRAINING: dict[str, str] = {
+    **IMPALA_TRAINING,
+    **_algo_keys("clip_param use_kl_loss kl_target target_network_update_freq tau"),
+    "kl_coeff": "@kl_coeff",
+    **_each(NONE, "use_gae lambda_ target_worker_clipping"),
+}
+
+# RLlib's MARWILConfig.training() (BCConfig inherits it; rlrun.algorithms.marwil.config).
+MARWIL_TRAINING: dict[str, str] = {
+    "lambda_": "algo.lambda_",
+    **{
+        name: f"algo.{name}"
+        for name in (
+            "beta",
+            "vf_coeff",
+            "bc_logstd_coeff",
+            "moving_average_sqd_adv_norm_update_rate",
+            "moving_average_sqd_adv_norm_start",
+        )
+    },
+    **_each(NONE, "burnin_len"),
+}
+
+# RLlib's AlgorithmConfig.offline_data(): the reader's settings (rlrun.config.schema
+# OfflineDataConfig); the Ray Data plumbing has no equivalent (rlrun reads into memory).
+OFFLINE_DATA: dict[str, str] = {
+    "input_": "offline_data.input_",
+    "dataset_num_iters_per_learner": "offline_data.dataset_num_iters_per_learner",
+    "output": "output",
+    **_each(
+        NONE,
+        "offline_data_class input_read_method input_read_method_kwargs input_read_schema "
+        "input_read_episodes input_read_sample_batches input_read_batch_size input_filesystem "
+        "input_filesystem_kwargs input_compress_columns materialize_data "
+        "materialize_mapped_data map_batches_kwargs iter_batches_kwargs "
+        "ignore_final_observation prelearner_class prelearner_buffer_class "
+        "prelearner_buffer_kwargs prelearner_module_synch_period "
+        "prelearner_use_recorded_module_states input_config actions_in_input_normalized "
+        "postprocess_inputs shuffle_buffer_size output_config output_compress_columns "
+        "output_max_file_size output_max_rows_per_file output_write_remaining_data "
+        "output_write_method output_write_method_kwargs output_filesystem "
+        "output_filesystem_kwargs output_write_episodes offline_sampling",
+    ),
+}
+
 EVALUATION: dict[str, str] = {
     **_each(
         SAME,
@@ -274,6 +350,7 @@ METHODS: dict[str, dict[str, str]] = {
     "learners": LEARNERS,
     "training": TRAINING,
     "evaluation": EVALUATION,
+    "offline_data": OFFLINE_DATA,
     "fault_tolerance": FAULT_TOLERANCE,
     "callbacks": CALLBACKS,
     "rl_module": RL_MODULE,
@@ -298,6 +375,13 @@ REASONS: dict[str, str] = {
     "exploration_config": "PPO and SAC explore by sampling; DQN: .training(epsilon=...)",
     "vf_clip_param": "RLlib clips the value loss; rlrun's algo.vf_clip_param clips the value "
     "update around the old value (SB3's clip_range_vf): set that key with update_from_dict",
+    "lagrangian": "rlrun's CQL has a fixed min_q_weight (no Lagrangian tuning of it)",
+    "lagrangian_thresh": "rlrun's CQL has a fixed min_q_weight (no Lagrangian tuning of it)",
+    "deterministic_backup": "rlrun's CQL keeps SAC's soft backup (the entropy term in the target)",
+    "burnin_len": "rlrun's BC and MARWIL learn feed-forward modules only (no recurrent burn-in)",
+    "shuffle_buffer_size": "rlrun reads the data into memory; offline_data.shuffle draws its "
+    "episodes in a fresh random order each pass (update_from_dict)",
+    "input_read_episodes": "rlrun always reads whole episodes",
     "on_": "rlrun's callbacks are classes: .callbacks(MyCallbacks) with the hooks as methods "
     "(docs/callbacks.md)",
 }

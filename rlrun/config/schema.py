@@ -192,6 +192,18 @@ class MultiAgentConfig:
 
 
 @dataclass
+class OfflineDataConfig:
+    """Recorded episodes that offline algorithms (BC, MARWIL, CQL) learn from (docs/offline.md;
+    RLlib's `offline_data` names). The batch size is `algo.train_batch_size_per_learner`."""
+
+    # A folder or files of rlrun's `output=` episodes (.jsonl, .parquet), a Minari dataset
+    # folder, or minari:<dataset id> (looked up under MINARI_DATASETS_PATH); a list for several.
+    input_: Any = None  # the recorded data; null: none (offline algorithms need it)
+    dataset_num_iters_per_learner: int = 1  # train batches (updates) per learner per iteration
+    shuffle: bool = True  # draw episodes in a fresh random order each pass (False: file order)
+
+
+@dataclass
 class RootConfig:
     """The whole tree. `rlrun train` composes conf/config.yaml over this."""
 
@@ -206,6 +218,7 @@ class RootConfig:
     fault_tolerance: FaultToleranceConfig = field(default_factory=FaultToleranceConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     multi_agent: MultiAgentConfig = field(default_factory=MultiAgentConfig)
+    offline_data: OfflineDataConfig = field(default_factory=OfflineDataConfig)
     seed: int | None = 0  # seeds torch, numpy and the envs; null: a fresh random seed
     name: str | None = None  # experiment folder name; None: "<algo>_<env id>"
     results_dir: str = "~/ray_results"  # root of all experiment folders

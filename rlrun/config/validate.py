@@ -171,7 +171,7 @@ RULES: tuple[Rule, ...] = (
     at_least("algo.kl_coeff", 0),
     above("algo.kl_target", 0),
     at_least("algo.num_epochs", 1, integer=True),
-    at_least("algo.minibatch_size", 1, integer=True),
+    at_least("algo.minibatch_size", 1, integer=True, nullable=True),  # IMPALA's None: the batch
     # replay-based algorithms (DQN, SAC)
     at_least("algo.replay.capacity", 1, integer=True),
     at_least("algo.replay.alpha", 0),
@@ -192,6 +192,36 @@ RULES: tuple[Rule, ...] = (
         lambda v: v == "auto" or _is_num(v),
         '"auto" (-dim(A), or 0.98 log|A| for discrete actions) or a number',
     ),
+    # CQL
+    at_least("algo.min_q_weight", 0),
+    at_least("algo.num_actions", 1, integer=True),
+    above("algo.temperature", 0),
+    at_least("algo.bc_iters", 0, integer=True),
+    # IMPALA, APPO
+    above("algo.vtrace_clip_rho_threshold", 0),
+    above("algo.vtrace_clip_pg_rho_threshold", 0),
+    at_least("algo.broadcast_interval", 1, integer=True),
+    at_least("algo.max_requests_in_flight_per_env_runner", 1, integer=True),
+    at_least("algo.circular_buffer_num_batches", 1, integer=True),
+    at_least("algo.circular_buffer_iterations_per_batch", 1, integer=True),
+    # MARWIL, BC
+    at_least("algo.beta", 0),
+    at_least("algo.vf_coeff", 0),
+    at_least("algo.bc_logstd_coeff", 0),
+    between("algo.moving_average_sqd_adv_norm_update_rate", 0, 1),
+    above("algo.moving_average_sqd_adv_norm_start", 0),
+    # offline data
+    Rule(
+        "offline_data.input_",
+        lambda v: (
+            (isinstance(v, str) and v.strip() != "")
+            or (isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v))
+        ),
+        "a folder or files of output= episodes (.jsonl, .parquet), a Minari dataset folder, "
+        "minari:<dataset id>, a list of these, or null",
+        nullable=True,
+    ),
+    at_least("offline_data.dataset_num_iters_per_learner", 1, integer=True),
     # env
     Rule(
         "env.id",
@@ -334,6 +364,7 @@ def validate(cfg: DictConfig) -> None:
     _check_rules(cfg)
     _check_algo_values(cfg)
     _check_conflicts(cfg)
+    _check_offline(cfg)
     _check_output_format(cfg)
     _check_connectors(cfg)
 
@@ -376,10 +407,17 @@ def _check_algo_values(cfg: DictConfig) -> None:
 
 
 def check_env_id(cfg: DictConfig) -> None:
-    """The env id names something that can be made: an importable class or a registered id.
+    """What the run reads on this machine exists: the env id names something that can be made
+    (an importable class or a registered id), and an offline algorithm's recorded data is
+    there. `validate` checks neither, so a config (an RLlib file) converts on any machine.
 
     Imports gymnasium (and, for a class path, the user's module) but never torch.
     """
+    data = _get(cfg, "offline_data.input_")
+    if data not in (None, _ABSENT):
+        from rlrun.offline.loader import check_sources
+
+        check_sources(data)
     env_id = _get(cfg, "env.id")
     if not isinstance(env_id, str) or not env_id.strip():
         raise ConfigError(
@@ -549,6 +587,35 @@ def _check_conflicts(cfg: DictConfig) -> None:
             "a whole GPU each for nccl",
             allowed="0 or a whole number of GPUs, or learner.num_learners <= 1",
         )
+
+
+def _check_offline(cfg: DictConfig) -> None:
+    """Offline algorithms (a schema with `offline = True`) need recorded data and sample no env
+    steps; BC is MARWIL with beta = 0."""
+    from rlrun.algorithms.registry import config_class
+
+    name = str(_get(cfg, "algo.name")).upper()
+    if not getattr(config_class(name), "offline", False):
+        return
+    if _get(cfg, "offline_data.input_") in (None, _ABSENT):
+        raise ConfigError(
+            "offline_data.input_", None, f"{name} learns from recorded episodes only: name "
+            "them, e.g. offline_data.input_=tuned_examples/data/cartpole_expert (docs/offline.md)",
+            allowed="a folder or files of output= episodes (.jsonl, .parquet), a Minari "
+            "dataset folder, or minari:<dataset id>",
+        )  # fmt: skip
+    if _get(cfg, "stop.timesteps") not in (None, _ABSENT):
+        raise ConfigError(
+            "stop.timesteps", _get(cfg, "stop.timesteps"), f"{name} samples no env steps "
+            "(num_env_steps_sampled_lifetime stays 0), so this would never stop it; use "
+            "stop.iterations or stop.time_s",
+        )  # fmt: skip
+    beta = _get(cfg, "algo.beta")
+    if name == "BC" and _is_num(beta) and beta != 0:
+        raise ConfigError(
+            "algo.beta", beta, "BC is MARWIL with beta=0; for advantage weighting use algo=marwil",
+            allowed="0",
+        )  # fmt: skip
 
 
 def _check_evaluation_config(cfg: DictConfig) -> None:

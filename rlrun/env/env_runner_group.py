@@ -94,6 +94,7 @@ class EnvRunnerGroup:
         )
         self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
         self.num_sub_env_restarts = 0
+        self.weights_seq_no = 0  # syncs so far: the version of the weights the runner holds
 
     @property
     def local_runner(self) -> EnvRunner:
@@ -114,12 +115,14 @@ class EnvRunnerGroup:
                 "fault_tolerance.restart_failed_sub_environments=true (recreates the failing "
                 "sub-env) or sample in Ray actors (env_runner=ray), which are restarted"
             ) from e
+        rollout.weights_seq_no = self.weights_seq_no
         self.stats.add(rollout)
         self.num_sub_env_restarts += report_sub_env_failures([rollout])
         return [rollout]
 
     def sync_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self._runner.set_weights(weights)
+        self.weights_seq_no += 1
 
     def set_task(self, task: Any) -> None:
         """The curriculum's next task (env.task_fn), for every sub-env."""

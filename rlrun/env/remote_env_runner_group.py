@@ -31,6 +31,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.env_runner_group import fault_log, report_sub_env_failures
 from rlrun.env.episode_stats import EpisodeStats
+from rlrun.env.in_flight import InFlight
 from rlrun.env.rollout import Rollout
 from rlrun.env.runners import make_env_runner
 from rlrun.errors import TrainingFailed
@@ -38,8 +39,10 @@ from rlrun.errors import TrainingFailed
 
 class _Remote:
     """What an env runner inside a Ray actor adds: one torch thread (an 8-row forward gains
-    nothing from more, and runners share the machine), and weights plus filter state in one
-    payload."""
+    nothing from more, and runners share the machine), weights plus filter state in one
+    payload, and the weights' sequence number stamped on every fragment."""
+
+    _weights_seq_no = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         torch.set_num_threads(1)
@@ -47,6 +50,12 @@ class _Remote:
 
     def sync_payload(self, payload: dict[str, Any]) -> None:
         self.sync(payload["weights"], payload["connector"])  # type: ignore[attr-defined]
+        self._weights_seq_no = int(payload["weights_seq_no"])
+
+    def sample(self, num_steps: int) -> Rollout:
+        rollout: Rollout = super().sample(num_steps)  # type: ignore[misc]
+        rollout.weights_seq_no = self._weights_seq_no
+        return rollout
 
 
 class RemoteEnvRunner(_Remote, EnvRunner):
@@ -115,6 +124,9 @@ class RemoteEnvRunnerGroup:
         self._local: EnvRunner | None = None
         self._local_stale = True
         self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
+        self.weights_seq_no = 0  # syncs so far; each fragment says which one it sampled with
+        self._in_flight = InFlight(ray, self.sample_timeout_s)  # sample_async's calls
+        self._lags: list[int] = []  # policy lag of each fragment sample_async took
         self.runners: dict[int, Any] = {i: self._spawn(i) for i in self.restarts}
         self._await_ready(list(self.runners))
 
@@ -283,17 +295,66 @@ class RemoteEnvRunnerGroup:
 
     def sample(self, num_steps_per_env: int) -> list[Rollout]:
         rollouts: list[Rollout] = self.gather(self.submit("sample", None, num_steps_per_env))
+        self._received(rollouts)
+        return rollouts
+
+    def sample_async(self, num_steps_per_env: int, max_in_flight: int) -> list[Rollout]:
+        """Asynchronous sampling (IMPALA, APPO): keep up to `max_in_flight` sample calls queued
+        on every healthy runner, wait until a fragment is done, and return every fragment done
+        by then. Runners sample on meanwhile, with the weights of their last sync; each
+        fragment's policy lag (syncs since its weights) goes into the metrics. Failed runners
+        are handled as `fault_tolerance` says; a call running past `sample_timeout_s` fails."""
+        rollouts: list[Rollout] = []
+        while not rollouts:
+            self._in_flight.fill(
+                self.runners, max_in_flight, lambda a: a.sample.remote(num_steps_per_env)
+            )
+            done, late = self._in_flight.wait()
+            if late is not None:
+                error = self._ray.exceptions.GetTimeoutError("sample() timed out")
+                self._runner_failed(late, error)
+            failed: set[int] = set()
+            for ref, i in done:
+                if i in failed:
+                    continue  # the failed actor's other calls, not its replacement's
+                try:
+                    ro = self._ray.get(ref)
+                except self._ray.exceptions.RayError as e:
+                    failed.add(i)
+                    self._runner_failed(i, e)
+                    continue
+                self._failure_streak[i] = 0
+                self._sampled_since_start[i] = True
+                self._lags.append(self.weights_seq_no - ro.weights_seq_no)
+                rollouts.append(ro)
+        # Ask again at once: runners sample the next fragments while the learner trains.
+        self._in_flight.fill(
+            self.runners, max_in_flight, lambda a: a.sample.remote(num_steps_per_env)
+        )
+        self._received(rollouts)
+        return rollouts
+
+    def _runner_failed(self, index: int, error: BaseException) -> None:
+        """A runner's call failed: its other calls are lost with it; replace or drop it."""
+        self._in_flight.drop(index)
+        if index in self.runners and self._on_failure(index, error):
+            self._await_ready([index])
+
+    def _received(self, rollouts: list[Rollout]) -> None:
+        """Fragments in the driver: episode stats, filter deltas, sub-env failures."""
         for ro in rollouts:
             self.stats.add(ro)
             if ro.connector_delta:
                 self.master.merge_delta(ro.connector_delta)
         self.num_sub_env_restarts += report_sub_env_failures(rollouts)
-        return rollouts
 
     def sync_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self._weights = weights
+        self.weights_seq_no += 1
         connector = self.master.get_state() if self.master.stateful else None
-        self._sync_ref = self._ray.put({"weights": weights, "connector": connector})
+        self._sync_ref = self._ray.put(
+            {"weights": weights, "connector": connector, "weights_seq_no": self.weights_seq_no}
+        )
         for actor in self.runners.values():
             actor.sync_payload.remote(self._sync_ref)
         self._local_stale = True
@@ -305,12 +366,18 @@ class RemoteEnvRunnerGroup:
         self.gather(self.submit("set_task", None, task))
 
     def get_metrics(self) -> dict[str, float]:
-        return {
+        out = {
             **self.stats.metrics(),
             "num_healthy_env_runners": len(self.runners),
             "num_env_runner_restarts": sum(self.restarts.values()),
             "num_sub_env_restarts": self.num_sub_env_restarts,
         }
+        if self._lags:  # asynchronous sampling: how stale the fragments taken since were
+            out["weights_seq_no"] = self.weights_seq_no
+            out["mean_policy_lag"] = sum(self._lags) / len(self._lags)
+            out["max_policy_lag"] = max(self._lags)
+            self._lags = []
+        return out
 
     def get_state(self) -> dict[str, Any]:
         return {"connector": self.master.get_state(), "counters": self.stats.get_state()}
@@ -338,6 +405,7 @@ class RemoteEnvRunnerGroup:
         return self._local
 
     def stop(self) -> None:
+        self._in_flight.clear()
         for actor in self.runners.values():
             with contextlib.suppress(Exception):
                 self._ray.kill(actor, no_restart=True)

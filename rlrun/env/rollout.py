@@ -35,6 +35,9 @@ class Rollout:
     sub_env_failures: list[str] = field(default_factory=list)  # tracebacks of recreated sub-envs
     runner_index: int = 0  # which runner sampled it: 0 in the driver, 1..N remote
     fresh: bool = False  # its first row starts new episodes in every sub-env (a (re)started runner)
+    # The version of the weights it was sampled with: each weight sync counts one, so the
+    # driver's count minus this is how many updates stale the fragment is (IMPALA's policy lag).
+    weights_seq_no: int = 0
     # What callbacks logged in the runner while sampling it (rlrun.callbacks.metrics_logger).
     custom_metrics: dict[str, Any] = field(default_factory=dict)
     # Multi-agent runners (rlrun.env.multi_agent.env_runner): one Rollout per module, whose

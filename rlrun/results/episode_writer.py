@@ -253,6 +253,14 @@ class EpisodeWriter:
                     n += 1
         return n
 
+    def write_episodes(self, episodes: list[Episode], iteration: int = 0) -> None:
+        """Write episodes cut already (`rlrun evaluate output=`: those within each sub-env's
+        quota)."""
+        if self._closed:
+            raise RuntimeError("the episode writer is closed")
+        for episode in episodes:
+            self._add(self.record(episode, iteration))
+
     def record(self, ep: Episode, iteration: int) -> dict[str, Any]:
         """The stored form of one episode (numpy arrays; `_add` turns them into lists)."""
         obs = ep.obs if self._obs_to_record is None else self._obs_to_record(ep.obs)

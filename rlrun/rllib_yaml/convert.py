@@ -273,14 +273,21 @@ class Converter:
             if weak in config and strong in config:
                 self.note(f"{weak} is superseded by {strong}, as in RLlib.")
                 del config[weak]
+        # RLlib's later names for its GPU keys (accelerators).
+        for new, old in (("_fake_accs", "_fake_gpus"), ("num_accs", "num_gpus")):
+            if new in config and old not in config:
+                config[old] = config.pop(new)
         if "_fake_gpus" in config:
             # Before the GPU keys, which it turns off.
             config = {"_fake_gpus": config.pop("_fake_gpus"), **config}
-        if self.exp.algo == "SAC":
+        if self.exp.algo in ("SAC", "CQL"):
             for key in ("lr", "lr_schedule"):
                 if key in config:
                     del config[key]
-                    self.note(f"{key}: unused by SAC (actor_lr, critic_lr, alpha_lr), as in RLlib.")
+                    self.note(
+                        f"{key}: unused by {self.exp.algo} (actor_lr, critic_lr, alpha_lr), "
+                        "as in RLlib."
+                    )
         models(self, {s: config.pop(s) for s in M.MODEL_SECTIONS if s in config})
         for key, value in config.items():
             if key in M.NO_EFFECT:

@@ -18,7 +18,6 @@ experiment's own values.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rlrun.rllib_yaml.parse import Grid
@@ -26,123 +25,28 @@ from rlrun.rllib_yaml.parse import Grid
 if TYPE_CHECKING:
     from rlrun.rllib_yaml.convert import Converter
 
-OLD, NEW = "old", "new"
-
-
-@dataclass(frozen=True)
-class Default:
-    """RLlib's default for one rlrun key: the value (per stack where they differ), and the
-    RLlib setting it comes from (as messages and the docs name it)."""
-
-    key: str
-    new: Any
-    rllib: str
-    old: Any = ...  # Ellipsis: as on the new stack
-
-    def value(self, stack: str) -> Any:
-        return self.new if stack == NEW or self.old is ... else self.old
-
-
-# The same for every algorithm. RLlib's seed is None (a random one each run); rlrun keeps its
-# seed 0: a run is one draw either way, and this one can be repeated.
-COMMON: tuple[Default, ...] = (
-    Default("env_runner.num_envs_per_env_runner", 1, "num_envs_per_env_runner"),
-    Default("env_runner.sample_timeout_s", 60.0, "sample_timeout_s"),
-    Default(
-        "fault_tolerance.delay_between_env_runner_restarts_s",
-        60.0,
-        "delay_between_env_runner_restarts_s",
-    ),
-    Default("checkpoint.at_end", False, "checkpoint_at_end (Tune's)"),
+from rlrun.rllib_yaml.default_tables import (  # noqa: F401 - the tables, re-exported
+    APEX,
+    APEX_TARGET_UPDATE_TRAINED,
+    COMMON,
+    DQN,
+    NEW,
+    OLD,
+    OLD_FRAGMENT,
+    PPO,
+    PPO_ENV_RUNNERS,
+    PPO_MINIBATCH,
+    PRESET_SUMMARY,
+    PRESETS,
+    SAC,
+    SIMPLE_Q,
+    TABLES,
+    TRAIN_BATCH,
+    Default,
 )
 
-PPO: tuple[Default, ...] = (
-    Default("algo.lr", 5e-5, "lr"),
-    Default("algo.num_epochs", 30, "num_epochs (num_sgd_iter)"),
-    Default("algo.lambda_", 1.0, "lambda"),
-    Default("algo.clip_param", 0.3, "clip_param"),
-    # RLlib's value loss is (V - target)^2, rlrun's 0.5 (V - target)^2: the coefficient doubles.
-    Default("algo.vf_loss_coeff", 2.0, "vf_loss_coeff (1.0)"),
-    Default("algo.vf_loss_clip", 10.0, "vf_clip_param"),
-    Default("algo.use_kl_loss", True, "use_kl_loss"),
-    Default("algo.grad_clip", None, "grad_clip"),
-    Default("algo.model.fcnet_hiddens", [256, 256], "model.fcnet_hiddens"),
-    Default("algo.model.free_log_std", False, "model.free_log_std"),
-    Default("algo.model.lstm_cell_size", 256, "model.lstm_cell_size"),
-    Default("evaluation.explore", True, "evaluation_config.explore"),
-)
-
-DQN: tuple[Default, ...] = (
-    Default("algo.lr", 5e-4, "lr"),
-    Default("algo.grad_clip", 40.0, "grad_clip"),
-    Default("algo.learning_starts", 1000, "num_steps_sampled_before_learning_starts"),
-    Default("algo.n_step", 1, "n_step"),
-    Default("algo.target_network_update_freq", 500, "target_network_update_freq"),
-    Default(
-        "algo.epsilon",
-        [[0, 1.0], [10000, 0.05]],
-        "epsilon (new stack), exploration_config (old)",
-        old=[[0, 1.0], [10000, 0.02]],
-    ),
-    Default("algo.replay.prioritized", True, "replay_buffer_config.type"),
-    Default("algo.model.fcnet_hiddens", [256, 256], "model.fcnet_hiddens"),
-    Default("algo.model.fcnet_activation", "tanh", "model.fcnet_activation"),
-    # The old stack's `hiddens: [256]`: a ReLU layer per head (advantage, value) on the encoder.
-    Default("algo.model.head_fcnet_hiddens", [], "model.head_fcnet_hiddens / hiddens", old=[256]),
-)
-
-SAC: tuple[Default, ...] = (
-    Default("algo.actor_lr", 3e-5, "actor_lr / optimization.actor_learning_rate", old=3e-4),
-    Default("algo.learning_starts", 1500, "num_steps_sampled_before_learning_starts"),
-    Default("algo.min_sample_timesteps_per_iteration", 100, "min_sample_timesteps_per_iteration"),
-    Default("algo.replay.capacity", 1_000_000, "replay_buffer_config.capacity"),
-    Default("algo.replay.prioritized", True, "replay_buffer_config.type"),
-    Default("algo.model.fcnet_hiddens", [256, 256], "model_config / q_model_config"),
-    Default(
-        "algo.model.fcnet_activation",
-        "tanh",
-        "model_config (new stack), q_model_config / policy_model_config (old)",
-        old="relu",
-    ),
-    Default("evaluation.explore", True, "evaluation_config.explore"),
-)
-
-TABLES: dict[str, tuple[Default, ...]] = {"PPO": PPO, "DQN": DQN, "SAC": SAC}
-
-# RLlib's SimpleQ and Ape-X DQN (old stack only) are DQN with other defaults, applied over DQN's.
-SIMPLE_Q: tuple[Default, ...] = (
-    Default("algo.double_q", False, "SimpleQ (no double Q)"),
-    Default("algo.dueling", False, "SimpleQ (no dueling heads)"),
-    Default("algo.model.head_fcnet_hiddens", [], "SimpleQ (no hiddens head)"),
-    Default("algo.replay.prioritized", False, "replay_buffer_config.type (MultiAgentReplayBuffer)"),
-)
-# Horgan et al. 2018 (https://arxiv.org/abs/1803.00933): many actors, 3-step returns, prioritized
-# replay. Its per-runner epsilons (PerWorkerEpsilonGreedy) are not built: every runner follows
-# the EpsilonGreedy schedule.
-APEX: tuple[Default, ...] = (
-    Default("algo.n_step", 3, "n_step"),
-    Default("algo.learning_starts", 50_000, "num_steps_sampled_before_learning_starts"),
-    Default("algo.replay.capacity", 2_000_000, "replay_buffer_config.capacity"),
-    Default(
-        "algo.min_sample_timesteps_per_iteration", 25_000, "min_sample_timesteps_per_iteration"
-    ),
-    Default("env_runner.num_env_runners", 32, "num_workers"),
-)
-PRESETS: dict[str, tuple[Default, ...]] = {"SimpleQ": SIMPLE_Q, "APEX": APEX}
-PRESET_SUMMARY = {
-    "SimpleQ": "no double Q, no dueling heads, no hiddens head, uniform replay",
-    "APEX": "32 remote env runners, 3-step returns, prioritized replay of 2M, "
-    "one replayed transition per sampled step; per-runner epsilons are not built",
-}
-# Ape-X counts target updates in trained samples (500k by default), rlrun in env steps sampled.
-APEX_TARGET_UPDATE_TRAINED = 500_000
-
-# Train batch, over all learners (RLlib's train_batch_size).
-TRAIN_BATCH = {"PPO": 4000, "DQN": 32, "SAC": 256, "APEX": 512}
-PPO_MINIBATCH = 128
-PPO_ENV_RUNNERS = 2  # PPOConfig's num_env_runners
-# Replay algorithms' rollout_fragment_length: "auto" (new stack) or the old stack's number.
-OLD_FRAGMENT = {"DQN": 4, "SAC": 1, "APEX": 50}
+# Algorithms that learn from recorded data only.
+OFFLINE = ("MARWIL", "BC", "CQL")
 
 # --- which stack a file was written for ------------------------------------------------------
 
@@ -242,6 +146,10 @@ def apply(c: Converter) -> None:
         _ppo(c)
         if c.normalize_actions is not False:
             _normalize_actions(c)
+    elif exp.algo in ("IMPALA", "APPO"):
+        _runners_as_sub_envs(c)
+    elif exp.algo in OFFLINE:
+        _offline_budget(c, max(1, learners))  # nothing sampled: no fragments or replay ratio
     elif exp.preset == "APEX":
         _apex(c)
     else:
@@ -253,9 +161,14 @@ def _ppo(c: Converter) -> None:
     batch = _first(c.value("algo.train_batch_size_per_learner"))
     if "algo.minibatch_size" not in exp.values:
         c.default("algo.minibatch_size", min(PPO_MINIBATCH, batch), "minibatch_size")
+    _runners_as_sub_envs(c)
+
+
+def _runners_as_sub_envs(c: Converter) -> None:
+    exp = c.exp
     if "env_runner.num_env_runners" not in exp.values:
-        # RLlib's PPO samples with 2 remote env runners: rlrun samples the same env streams as
-        # sub-envs of the runner in the driver (the same batches, without Ray actors).
+        # RLlib's PPO (IMPALA, APPO) samples with 2 remote env runners: rlrun samples the same
+        # env streams as sub-envs of the runner in the driver (the same batches, without Ray).
         envs = exp.values.get("env_runner.num_envs_per_env_runner", 1)
         c.default("env_runner.num_env_runners", 0, "num_env_runners")
         c.default(
@@ -264,6 +177,28 @@ def _ppo(c: Converter) -> None:
             f"num_env_runners ({PPO_ENV_RUNNERS}) x num_envs_per_env_runner",
             replace=True,
         )
+
+
+def _offline_budget(c: Converter, learners: int) -> None:
+    """An offline run samples no env steps; RLlib's `timesteps_total` counts the recorded steps
+    read, which rlrun's iterations fix (`train_batch_size x dataset_num_iters_per_learner`
+    each): the budget becomes `stop.iterations`."""
+    exp = c.exp
+    steps = exp.values.pop("stop.timesteps", None)
+    if steps is None:
+        return
+    source = exp.sources.pop("stop.timesteps", "stop")
+    batch = _first(c.value("algo.train_batch_size_per_learner")) * learners
+    per_iter = batch * int(_first(c.value("offline_data.dataset_num_iters_per_learner", 1)))
+    iterations = max(1, -(-int(_first(steps)) // per_iter))
+    if "stop.iterations" in exp.values:
+        iterations = min(iterations, int(_first(exp.values["stop.iterations"])))
+        exp.values.pop("stop.iterations")
+    c.set("stop.iterations", iterations, source)
+    c.note(
+        f"{source}: {steps} recorded steps read -> stop.iterations={iterations} "
+        f"({per_iter} steps an iteration): {exp.algo} samples no env steps."
+    )
 
 
 def _normalize_actions(c: Converter) -> None:

@@ -137,6 +137,31 @@ CONFIG: dict[str, Target] = {
     "actor_lr": Target("algo.actor_lr"),
     "critic_lr": Target("algo.critic_lr"),
     "alpha_lr": Target("algo.alpha_lr"),
+    # IMPALA and APPO
+    "vtrace_clip_rho_threshold": Target("algo.vtrace_clip_rho_threshold"),
+    "vtrace_clip_pg_rho_threshold": Target("algo.vtrace_clip_pg_rho_threshold"),
+    "broadcast_interval": Target("algo.broadcast_interval"),
+    "max_requests_in_flight_per_env_runner": Target("algo.max_requests_in_flight_per_env_runner"),
+    "max_requests_in_flight_per_sampler_worker": Target(
+        "algo.max_requests_in_flight_per_env_runner"
+    ),
+    "circular_buffer_num_batches": Target("algo.circular_buffer_num_batches"),
+    "circular_buffer_iterations_per_batch": Target("algo.circular_buffer_iterations_per_batch"),
+    # MARWIL and BC
+    "beta": Target("algo.beta"),
+    "vf_coeff": Target("algo.vf_coeff"),
+    "bc_logstd_coeff": Target("algo.bc_logstd_coeff"),
+    "moving_average_sqd_adv_norm_update_rate": Target(
+        "algo.moving_average_sqd_adv_norm_update_rate"
+    ),
+    "moving_average_sqd_adv_norm_start": Target("algo.moving_average_sqd_adv_norm_start"),
+    # CQL
+    "bc_iters": Target("algo.bc_iters"),
+    "min_q_weight": Target("algo.min_q_weight"),
+    "num_actions": Target("algo.num_actions"),
+    "temperature": Target("algo.temperature"),
+    # offline data (input / input_ / input_config: rlrun.rllib_yaml.offline_async)
+    "dataset_num_iters_per_learner": Target("offline_data.dataset_num_iters_per_learner"),
     # env runners
     "num_workers": Target("env_runner.num_env_runners"),
     "num_rollout_workers": Target("env_runner.num_env_runners"),
@@ -343,6 +368,13 @@ SAME_AS_RLRUN: dict[str, Any] = {
     "clip_rewards": None,
     "compress_observations": False,
     "count_steps_by": "env_steps",
+    "vtrace": True,
+    "vtrace_drop_last_ts": False,
+    "replay_ratio": 0.0,
+    "replay_proportion": 0.0,
+    "use_circular_buffer": True,
+    "lagrangian": False,
+    "postprocess_inputs": True,
 }
 
 # Known RLlib keys with no rlrun home, and why (unknown ones are listed by name alone).
@@ -382,6 +414,23 @@ WHY_NOT: dict[str, str] = {
     "model.no_final_linear": "rlrun's networks always end in a linear output layer",
     "exploration_config": "rlrun's DQN explores epsilon-greedily, PPO and SAC by sampling",
     "replay_buffer_config.type": "rlrun's buffer is uniform or prioritized",
+    "vtrace": "rlrun's IMPALA and APPO always use V-trace",
+    "vtrace_drop_last_ts": "rlrun keeps every step of a fragment",
+    "replay_ratio": "rlrun's IMPALA replays no old batches (circular_buffer_* reuses recent ones)",
+    "replay_proportion": "rlrun's IMPALA replays no old batches (circular_buffer_* reuses "
+    "recent ones)",
+    "use_circular_buffer": "rlrun's APPO always has its circular buffer (size 1 for none)",
+    "minibatch_buffer_size": "the old stack's APPO minibatch buffer: rlrun reuses batches with "
+    "circular_buffer_num_batches and circular_buffer_iterations_per_batch",
+    "learner_queue_size": "rlrun's learner trains in the driver's loop, without a queue",
+    "learner_queue_timeout": "rlrun's learner trains in the driver's loop, without a queue",
+    "target_worker_clipping": "rlrun's APPO clips against its target network only",
+    "lagrangian": "rlrun's CQL keeps min_q_weight fixed (no Lagrangian tuning)",
+    "lagrangian_thresh": "rlrun's CQL keeps min_q_weight fixed (no Lagrangian tuning)",
+    "deterministic_backup": "rlrun's CQL keeps SAC's soft backup (the entropy term stays)",
+    "actions_in_input_normalized": "rlrun's recorded actions are what the env received; CQL "
+    "converts them to its own units",
+    "postprocess_inputs": "rlrun computes returns and advantages from recorded episodes itself",
 }
 
 # Values of a mapped key that rlrun cannot use (the reason is in WHY_NOT).

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rlrun.rllib_yaml import mapping as M
+from rlrun.rllib_yaml.offline_async import HANDLERS as OFFLINE_ASYNC_HANDLERS
 from rlrun.rllib_yaml.parse import Grid, file_error
 from rlrun.rllib_yaml.values import each, show
 
@@ -48,10 +49,11 @@ def train_batch_size(c: Converter, value: Any, config: dict[str, Any]) -> None:
 
 
 def kl_coeff(c: Converter, value: Any, config: dict[str, Any]) -> None:
-    # RLlib's PPO adds the KL term by default; rlrun's only with use_kl_loss. A kl_coeff of 0
+    # RLlib's PPO adds the KL term by default (its APPO does not); rlrun's only with use_kl_loss.
+    # A kl_coeff of 0
     # stays 0 under the adaptive rule, so turning the term on keeps RLlib's meaning either way.
     c.map(M.CONFIG["kl_coeff"], value, "kl_coeff")
-    if "use_kl_loss" not in config and "use_kl_loss" in c.algo_keys:
+    if c.exp.algo == "PPO" and "use_kl_loss" not in config:
         c.set("algo.use_kl_loss", True, "kl_coeff")
 
 
@@ -99,6 +101,8 @@ def evaluation_config(c: Converter, value: Any, config: dict[str, Any]) -> None:
         source = f"evaluation_config.{sub}"
         if sub == "env_config":
             c.free_form(v, source, "evaluation.env_config")
+        elif sub == "input" and v == "sampler":
+            continue  # evaluation always samples the env
         elif sub in M.EVALUATION_CONFIG:
             c.map(M.EVALUATION_CONFIG[sub], v, source)
         else:
@@ -335,4 +339,5 @@ HANDLERS: dict[str, Callable[[Converter, Any, dict[str, Any]], None]] = {
     "training_intensity": training_intensity,
     "vf_clip_param": vf_clip_param,
     **{key: _gpu_handler(key) for key in GPU_KEYS},
+    **OFFLINE_ASYNC_HANDLERS,
 }

@@ -387,7 +387,7 @@ def test_framework_tf_is_a_one_line_notice(capsys: pytest.CaptureFixture[str]) -
         ("e: {run: PPO, run: DQN, env: CartPole-v1}", ["'run' appears twice"]),
         ("e: 3\n", ["experiment 'e'", "is a number, not a mapping"]),
         ("e: {env: CartPole-v1}\n", ["experiment 'e'", "has no 'run'"]),
-        ("e: {run: APPO, env: CartPole-v1}\n", ["run=APPO", "Allowed: PPO, DQN, SAC"]),
+        ("e: {run: DreamerV3, env: CartPole-v1}\n", ["run=DreamerV3", "Allowed: PPO, DQN, SAC"]),
         ("e: {run: PPO}\n", ["env=null", "needs an environment"]),
         ("e: {run: PPO, env: CartPol-v1}\n", ["env.id=CartPol-v1", "Did you mean CartPole-v1"]),
         ("e: {run: PPO, env: CartPole-v1, config: 3}\n", ["config=3", "must be a mapping"]),
@@ -598,10 +598,49 @@ RLLIB_DEFAULTS: dict[str, dict[str, Any]] = {
         "evaluation.explore": True,
         "checkpoint.at_end": False,
     },
+    # RLlib's IMPALAConfig and APPOConfig: 2 remote runners as 2 sub-envs in the driver.
+    "IMPALA": {
+        "algo.lr": 5e-4,
+        "algo.train_batch_size_per_learner": 500,
+        "algo.vtrace_clip_rho_threshold": 1.0,
+        "algo.vtrace_clip_pg_rho_threshold": 1.0,
+        "algo.vf_loss_coeff": 0.5,
+        "algo.entropy_coeff": 0.01,
+        "algo.grad_clip": 40.0,
+        "algo.broadcast_interval": 1,
+        "algo.max_requests_in_flight_per_env_runner": 1,
+        "algo.circular_buffer_num_batches": 1,
+        "algo.circular_buffer_iterations_per_batch": 1,
+        "algo.model.fcnet_hiddens": [256, 256],
+        "env_runner.rollout_fragment_length": 50,
+        "env_runner.num_env_runners": 0,
+        "env_runner.num_envs_per_env_runner": 2,
+        "evaluation.explore": True,
+        "checkpoint.at_end": False,
+    },
+    "APPO": {
+        "algo.lr": 5e-4,
+        "algo.train_batch_size_per_learner": 500,
+        "algo.clip_param": 0.4,
+        "algo.use_kl_loss": False,
+        "algo.kl_coeff": 1.0,
+        "algo.kl_target": 0.01,
+        "algo.target_network_update_freq": 2,
+        "algo.tau": 1.0,
+        "algo.circular_buffer_num_batches": 8,
+        "algo.circular_buffer_iterations_per_batch": 2,
+        "algo.max_requests_in_flight_per_env_runner": 1,
+        "algo.model.fcnet_hiddens": [256, 256],
+        "env_runner.rollout_fragment_length": 50,
+        "env_runner.num_envs_per_env_runner": 2,
+        "evaluation.explore": True,
+    },
 }
 # Where the old API stack's defaults differ (a file marked # @OldAPIStack, or with old keys).
 RLLIB_OLD_STACK: dict[str, dict[str, Any]] = {
     "PPO": {},
+    "IMPALA": {},
+    "APPO": {},
     "DQN": {
         "algo.model.head_fcnet_hiddens": [256],  # hiddens: [256], ReLU
         "algo.model.head_fcnet_activation": "relu",
@@ -625,7 +664,7 @@ def composed(tmp_path: Path, text: str) -> Any:
     return exp, cfg
 
 
-@pytest.mark.parametrize("algo", ["PPO", "DQN", "SAC"])
+@pytest.mark.parametrize("algo", ["PPO", "DQN", "SAC", "IMPALA", "APPO"])
 @pytest.mark.parametrize("stack", ["new", "old"])
 def test_an_empty_file_gets_rllibs_defaults(tmp_path: Path, algo: str, stack: str) -> None:
     env = "Pendulum-v1" if algo == "SAC" else "CartPole-v1"
@@ -640,6 +679,24 @@ def test_an_empty_file_gets_rllibs_defaults(tmp_path: Path, algo: str, stack: st
     }
     assert not wrong, wrong
     assert cfg.seed == 0  # rlrun's seed stays: RLlib's None is a random one
+
+
+@pytest.mark.parametrize("algo", ["MARWIL", "BC", "CQL"])
+def test_offline_files_read_their_data_and_budget_in_iterations(algo: str, tmp_path: Path) -> None:
+    env = "Pendulum-v1" if algo == "CQL" else "CartPole-v1"
+    data = str(Path(__file__).resolve().parents[2] / "tuned_examples" / "data" / "cartpole_expert")
+    text = f"e: {{run: {algo}, env: {env}, stop: {{timesteps_total: 20000}},"
+    text += f" config: {{input: {data}}}}}\n"
+    (exp,) = convert_file(write(tmp_path, text))
+    batch = {"MARWIL": 2000, "BC": 2000, "CQL": 256}[algo]
+    assert exp.values["offline_data.input_"] == data
+    assert exp.values["stop.iterations"] == -(-20000 // batch)
+    assert "stop.timesteps" not in exp.values and "stop.timesteps" not in exp.settings
+    assert any("recorded steps read" in n for n in exp.notes)
+    if algo != "CQL":  # the CartPole data does not fit Pendulum; composing does not read it
+        validate(compose(to_overrides(exp)))
+    with pytest.raises(ConfigError, match="learns from recorded data only"):
+        convert_file(write(tmp_path, text.replace(f"input: {data}", "input: sampler")))
 
 
 def test_simple_q_is_dqn_without_its_improvements(tmp_path: Path) -> None:
@@ -1074,7 +1131,17 @@ def test_train_names_the_files_keys_to_lower(
 # --- RLlib's own files -------------------------------------------------------------------------
 
 # The real files whose env cannot be made here: Gymnasium 1.x and ale-py have no such id.
-NOT_MAKEABLE = {"real/dqn/pong-rainbow.yaml": "PongDeterministic-v4"}
+NOT_MAKEABLE = {
+    "real/dqn/pong-rainbow.yaml": "PongDeterministic-v4",
+    "real/impala/pendulum-impala.yaml": "Pendulum-v0",
+}
+# Offline files whose recorded data is RLlib's own (a path on its machine or in its repository):
+# they convert anywhere, and `train` says the data is not there.
+NO_DATA = (
+    "real/marwil/cartpole-bc.yaml",
+    "real/marwil/cartpole-marwil.yaml",
+    "real/cql/pendulum-cql.yaml",
+)
 
 
 @pytest.mark.parametrize("name", REAL)
@@ -1101,11 +1168,23 @@ def test_rllibs_own_files_keys(capsys: pytest.CaptureFixture[str]) -> None:
         "real/dqn/cartpole-dqn-softq.yaml": ["exploration_config"],
         "real/dqn/cartpole-dqn.yaml": [],
         "real/apex_dqn/cartpole-apex-dqn-fake-gpus.yaml": ["optimizer"],
+        "real/appo/cartpole-appo-vtrace.yaml": [],
+        "real/appo/cartpole-appo-w-rl-modules-and-learner.yaml": [],
+        "real/appo/cartpole-appo.yaml": ["vtrace"],
+        "real/appo/multi-agent-cartpole-appo.yaml": ["multiagent"],
+        "real/appo/pendulum-appo.yaml": ["lambda", "minibatch_buffer_size"],
+        "real/cql/pendulum-cql.yaml": ["actions_in_input_normalized"],
         "real/apex_dqn/cartpole-apex-dqn.yaml": ["min_time_s_per_iteration", "optimizer"],
         "real/dqn/pong-rainbow.yaml": [
             "final_prioritized_replay_beta", "gpu", "model.dim", "model.grayscale",
             "model.zero_mean", "noisy", "prioritized_replay_beta_annealing_timesteps",
         ],
+        "real/impala/cartpole-impala-fake-gpus.yaml": [],
+        "real/impala/cartpole-impala.yaml": [],
+        "real/impala/multi-agent-cartpole-impala.yaml": ["multiagent"],
+        "real/impala/pendulum-impala.yaml": [],
+        "real/marwil/cartpole-bc.yaml": [],
+        "real/marwil/cartpole-marwil.yaml": [],
         "real/ppo/atari-ppo.yaml": ["clip_rewards"],
         "real/ppo/cartpole-ppo-fake-gpus.yaml": [],
         "real/ppo/cartpole-ppo-grid-search-example.yaml": [],
@@ -1132,5 +1211,9 @@ def test_rllibs_own_files_pass_train_checks(
     monkeypatch.setattr(cli, "train_command", lambda args: 0)
     try:
         assert commands.train_file([f"file={DATA / name}"]) == 0
+        assert name not in NO_DATA
     except ConfigError as e:
-        assert "ask Ray for" in str(e) and "in the file)" in str(e), str(e)
+        if name in NO_DATA:
+            assert "offline_data.input_=" in str(e) and "does not exist" in str(e), str(e)
+        else:
+            assert "ask Ray for" in str(e) and "in the file)" in str(e), str(e)

@@ -82,16 +82,19 @@ QUICK = [
     "dqn/cartpole-dqn-fake-gpus.yaml",
     "ppo/cartpole-ppo.yaml",
     "ppo/repeatafterme-ppo-lstm.yaml",
-    "sac/pendulum-sac.yaml",
     "simple_q/cartpole-simpleq.yaml",
+    "appo/cartpole-appo.yaml",
 ]
 LONG = [
+    "sac/pendulum-sac.yaml",
     "dqn/cartpole-dqn-softq.yaml",
     "dqn/cartpole-dqn-param-noise.yaml",
     "ppo/cartpole-ppo-fake-gpus.yaml",
     "ppo/pendulum-ppo-with-rl-module.yaml",
     "sac/cartpole-sac.yaml",
     "sac/pendulum-transformed-actions-sac.yaml",
+    "appo/cartpole-appo-w-rl-modules-and-learner.yaml",
+    "impala/cartpole-impala-fake-gpus.yaml",
 ]
 
 

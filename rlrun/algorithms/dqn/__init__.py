@@ -6,16 +6,8 @@ DQNConfig is the config builder; DQN (loaded on first access) is a Ray Tune Trai
 
 from __future__ import annotations
 
-from typing import Any
-
+from rlrun.algorithms.algorithm_config import trainable_getattr
 from rlrun.algorithms.dqn.dqn import DQNConfig
 
 __all__ = ["DQN", "DQNConfig"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "DQN":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("DQN")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("DQN")

@@ -3,10 +3,10 @@ a Ray Tune Trainable (rlrun.tune): RLlib's `ray.rllib.algorithms.dqn.dqn` names.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rlrun.algorithms import rllib_names as N
-from rlrun.algorithms.algorithm_config import AlgorithmConfig
+from rlrun.algorithms.algorithm_config import AlgorithmConfig, trainable_getattr
 
 
 class DQNConfig(AlgorithmConfig):
@@ -14,9 +14,4 @@ class DQNConfig(AlgorithmConfig):
     own_training: ClassVar[dict[str, str]] = N.DQN_TRAINING
 
 
-def __getattr__(name: str) -> Any:
-    if name == "DQN":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("DQN")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("DQN")

@@ -40,12 +40,15 @@ class OffPolicyAlgorithm(Algorithm):
         # Fractional batches owed by earlier rounds, per module.
         self._update_debt = dict.fromkeys(self.replays, 0.0)
 
-    def _make_replay(self, module_id: str, num_columns: int) -> ReplayBuffer:
+    def _make_replay(
+        self, module_id: str, num_columns: int, capacity: int | None = None
+    ) -> ReplayBuffer:
+        """The module's buffer: `replay.capacity` transitions unless `capacity` is given."""
         rcfg = self.algo_configs[module_id]["replay"]
         spec = self.module_specs[module_id]
         act_space = spec.action_space
         return ReplayBuffer(
-            capacity=int(rcfg["capacity"]),
+            capacity=int(rcfg["capacity"] if capacity is None else capacity),
             num_columns=num_columns,
             obs_space=spec.observation_space,
             action_shape=tuple(act_space.shape),
@@ -125,8 +128,7 @@ class OffPolicyAlgorithm(Algorithm):
         return added
 
     def _replay_and_update(self, added: dict[str, int]) -> dict[str, dict[str, float]]:
-        beta = self.beta.value(self.num_env_steps_sampled_lifetime)
-        batches: dict[str, list[dict[str, Any]]] = {}
+        num_batches: dict[str, int] = {}
         for mid, buf in self.replays.items():
             cfg = self.algo_configs[mid]
             batch_size = self._batch_size(mid)
@@ -135,6 +137,20 @@ class OffPolicyAlgorithm(Algorithm):
             if k == 0 or len(buf) == 0:
                 continue
             self._update_debt[mid] -= k
+            num_batches[mid] = k
+        return self.replay_and_update(num_batches, self.num_env_steps_sampled_lifetime)
+
+    def replay_and_update(
+        self, num_batches: dict[str, int], steps_lifetime: int
+    ) -> dict[str, dict[str, float]]:
+        """`num_batches[module_id]` gradient steps on batches replayed from the module's buffer;
+        `steps_lifetime` is what schedules (lr, beta) and target updates count."""
+        beta = self.beta.value(steps_lifetime)
+        batches: dict[str, list[dict[str, Any]]] = {}
+        for mid, k in num_batches.items():
+            cfg = self.algo_configs[mid]
+            batch_size = self._batch_size(mid)
+            buf = self.replays[mid]
             # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
             drawn = buf.sample(k * batch_size, int(cfg["n_step"]), float(cfg["gamma"]), beta)
             batches[mid] = [
@@ -146,9 +162,7 @@ class OffPolicyAlgorithm(Algorithm):
             ]
         if not batches:
             return {}
-        metrics, td_errors = self.learner_group.update_from_replay(
-            batches, self.num_env_steps_sampled_lifetime
-        )
+        metrics, td_errors = self.learner_group.update_from_replay(batches, steps_lifetime)
         for mid, tds in td_errors.items():
             for batch, td in zip(batches[mid], tds, strict=True):
                 if td is not None:

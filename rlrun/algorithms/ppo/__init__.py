@@ -6,16 +6,8 @@ PPOConfig is the config builder; PPO (loaded on first access) is a Ray Tune Trai
 
 from __future__ import annotations
 
-from typing import Any
-
+from rlrun.algorithms.algorithm_config import trainable_getattr
 from rlrun.algorithms.ppo.ppo import PPOConfig
 
 __all__ = ["PPO", "PPOConfig"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "PPO":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("PPO")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("PPO")

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from rlrun.algorithms.ppo.surrogate import adapted_kl_coeff, clipped_surrogate
 from rlrun.connectors.learner.pipeline import OnPolicyLearnerPipeline
 from rlrun.core import columns as C
 from rlrun.core.learner import Learner, TensorDict
@@ -20,12 +21,7 @@ class PPOLearner(Learner):
         self.kl_coeff = float(self.config["kl_coeff"])
 
     def build_learner_connector(self) -> OnPolicyLearnerPipeline:
-        return OnPolicyLearnerPipeline(
-            float(self.config["gamma"]),
-            float(self.config["lambda_"]),
-            int(self.config["model"]["max_seq_len"]),
-            self.user_learner_pieces(),
-        )
+        return OnPolicyLearnerPipeline.for_learner(self)
 
     def compute_loss_for_module(
         self, module_id: str, batch: TensorDict
@@ -43,11 +39,8 @@ class PPOLearner(Learner):
         if cfg["normalize_advantages"] and advantages.numel() > 1:
             mean, std = masked_mean(advantages, mask), masked_std(advantages, mask)
             advantages = (advantages - mean) / (std + 1e-8)
-        logp_ratio = dist.logp(batch[C.ACTIONS]) - batch[C.ACTION_LOGP]
-        ratio = logp_ratio.exp()
-        eps = cfg["clip_param"]
-        surrogate = torch.min(ratio * advantages, ratio.clamp(1.0 - eps, 1.0 + eps) * advantages)
-        policy_loss = -masked_mean(surrogate, mask)
+        ratio = (dist.logp(batch[C.ACTIONS]) - batch[C.ACTION_LOGP]).exp()
+        policy_loss, clip_fraction = clipped_surrogate(ratio, advantages, cfg["clip_param"], mask)
 
         # Value loss 0.5 (V - target)^2, optionally clipped around the sampling-time value (as
         # in the PPO authors' baselines code): the update may not move V further than
@@ -74,7 +67,6 @@ class PPOLearner(Learner):
             total = total + self.kl_coeff * kl
 
         with torch.no_grad():
-            clip_fraction = masked_mean(((ratio - 1.0).abs() > eps).float(), mask)
             explained_var = 1.0 - masked_var(targets - values, mask) / masked_var(
                 targets, mask
             ).clamp_min(1e-8)
@@ -91,11 +83,9 @@ class PPOLearner(Learner):
     def after_update(self, metrics: dict[str, float]) -> dict[str, float]:
         # Adaptive KL coefficient (Section 4): push KL toward kl_target.
         if self.config["use_kl_loss"]:
-            kl, target = metrics["mean_kl_loss"], self.config["kl_target"]
-            if kl > 2.0 * target:
-                self.kl_coeff *= 1.5
-            elif kl < 0.5 * target:
-                self.kl_coeff *= 0.5
+            self.kl_coeff = adapted_kl_coeff(
+                self.kl_coeff, metrics["mean_kl_loss"], self.config["kl_target"]
+            )
         return {
             "curr_kl_coeff": self.kl_coeff,
             "curr_entropy_coeff": self.entropy_schedule.value(self.env_steps_lifetime),

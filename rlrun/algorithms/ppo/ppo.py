@@ -3,10 +3,10 @@ a Ray Tune Trainable (rlrun.tune): RLlib's `ray.rllib.algorithms.ppo.ppo` names.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rlrun.algorithms import rllib_names as N
-from rlrun.algorithms.algorithm_config import AlgorithmConfig
+from rlrun.algorithms.algorithm_config import AlgorithmConfig, trainable_getattr
 
 
 class PPOConfig(AlgorithmConfig):
@@ -14,9 +14,4 @@ class PPOConfig(AlgorithmConfig):
     own_training: ClassVar[dict[str, str]] = N.PPO_TRAINING
 
 
-def __getattr__(name: str) -> Any:
-    if name == "PPO":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("PPO")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("PPO")

@@ -6,16 +6,8 @@ SACConfig is the config builder; SAC (loaded on first access) is a Ray Tune Trai
 
 from __future__ import annotations
 
-from typing import Any
-
+from rlrun.algorithms.algorithm_config import trainable_getattr
 from rlrun.algorithms.sac.sac import SACConfig
 
 __all__ = ["SAC", "SACConfig"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SAC":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("SAC")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("SAC")

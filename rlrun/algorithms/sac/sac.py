@@ -3,10 +3,10 @@ a Ray Tune Trainable (rlrun.tune): RLlib's `ray.rllib.algorithms.sac.sac` names.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rlrun.algorithms import rllib_names as N
-from rlrun.algorithms.algorithm_config import AlgorithmConfig
+from rlrun.algorithms.algorithm_config import AlgorithmConfig, trainable_getattr
 
 
 class SACConfig(AlgorithmConfig):
@@ -14,9 +14,4 @@ class SACConfig(AlgorithmConfig):
     own_training: ClassVar[dict[str, str]] = N.SAC_TRAINING
 
 
-def __getattr__(name: str) -> Any:
-    if name == "SAC":
-        from rlrun.algorithms.algorithm_config import trainable
-
-        return trainable("SAC")
-    raise AttributeError(name)
+__getattr__ = trainable_getattr("SAC")

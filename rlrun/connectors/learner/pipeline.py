@@ -33,15 +33,12 @@ LearnerPiece = Callable[[str, dict[str, Any]], dict[str, Any]]
 _KEPT = (C.OBS, C.ACTIONS, C.ACTION_DIST_INPUTS, C.MASK)
 
 
-class OnPolicyLearnerPipeline:
-    def __init__(
-        self,
-        gamma: float,
-        lambda_: float,
-        max_seq_len: int,
-        user_pieces: list[LearnerPiece] | None = None,
-    ) -> None:
-        self.gamma, self.lambda_ = gamma, lambda_
+class RolloutPipeline:
+    """The frame every learner connector shares: the user's pieces on each fragment, the
+    subclass's `layout` of it, one batch per module, and the behaviour policy's log-probs
+    (from the sampled `action_dist_inputs`; recorded data has none)."""
+
+    def __init__(self, max_seq_len: int, user_pieces: list[LearnerPiece] | None = None) -> None:
         self.max_seq_len = int(max_seq_len)
         self.user_pieces = list(user_pieces or [])
 
@@ -53,19 +50,56 @@ class OnPolicyLearnerPipeline:
             data = dict(ro.data)
             for piece in self.user_pieces:
                 data = piece(ro.module_id, data)
-            if module.is_stateful:
-                part = self._sequences(module, ro, data, device)
-            else:
-                part = self._rows(module, ro, data, device)
-            parts.setdefault(ro.module_id, []).append(part)
+            parts.setdefault(ro.module_id, []).append(self.layout(module, ro, data, device))
         batches = {}
         for module_id, ps in parts.items():
-            batch = tree.to_torch(tree.concat(ps) if len(ps) > 1 else ps[0], device)
-            with torch.no_grad():
-                dist = module.action_dist_cls(batch[C.ACTION_DIST_INPUTS])
-                batch[C.ACTION_LOGP] = dist.logp(batch[C.ACTIONS])
+            batch = tree.to_torch(self.combine(ps), device)
+            if C.ACTION_DIST_INPUTS in batch:
+                with torch.no_grad():
+                    dist = module.action_dist_cls(batch[C.ACTION_DIST_INPUTS])
+                    batch[C.ACTION_LOGP] = dist.logp(batch[C.ACTIONS])
             batches[module_id] = batch
         return batches
+
+    def layout(
+        self, module: RLModule, ro: Rollout, data: dict[str, Any], device: torch.device
+    ) -> TensorDict:
+        """One fragment's columns as the loss wants them."""
+        raise NotImplementedError
+
+    def combine(self, parts: list[TensorDict]) -> TensorDict:
+        """One module's fragments as one batch."""
+        return tree.concat(parts) if len(parts) > 1 else parts[0]
+
+
+class OnPolicyLearnerPipeline(RolloutPipeline):
+    def __init__(
+        self,
+        gamma: float,
+        lambda_: float,
+        max_seq_len: int,
+        user_pieces: list[LearnerPiece] | None = None,
+    ) -> None:
+        super().__init__(max_seq_len, user_pieces)
+        self.gamma, self.lambda_ = gamma, lambda_
+
+    @classmethod
+    def for_learner(cls, learner: Any) -> OnPolicyLearnerPipeline:
+        """The pipeline of a GAE-based learner (PPO, MARWIL) from its config section."""
+        cfg = learner.config
+        return cls(
+            float(cfg["gamma"]),
+            float(cfg["lambda_"]),
+            int(cfg["model"]["max_seq_len"]),
+            learner.user_learner_pieces(),
+        )
+
+    def layout(
+        self, module: RLModule, ro: Rollout, data: dict[str, Any], device: torch.device
+    ) -> TensorDict:
+        if module.is_stateful:
+            return self._sequences(module, ro, data, device)
+        return self._rows(module, ro, data, device)
 
     # --- feed-forward: rows -------------------------------------------------------------------
 
@@ -79,7 +113,7 @@ class OnPolicyLearnerPipeline:
             v = module.compute_values({C.OBS: tree.to_torch(obs, device)}).cpu().numpy()
         values, boot = v[: T * N].reshape(T, N), v[T * N :]
         adv, targets = self._gae(data, values, boot)
-        cols = {k: data[k] for k in _KEPT}
+        cols = {k: data[k] for k in _KEPT if k in data}
         cols.update({C.VF_PREDS: values, C.ADVANTAGES: adv, C.VALUE_TARGETS: targets})
         return {k: tree.reshape_lead(v, 2, (T * N,)) for k, v in cols.items()}
 
@@ -121,7 +155,7 @@ class OnPolicyLearnerPipeline:
             )
         values = S.scatter(v_seq.cpu().numpy(), idx, (T, N))
         adv, targets = self._gae(data, values, boot[:, 0].cpu().numpy())
-        cols = {k: data[k] for k in _KEPT}
+        cols = {k: data[k] for k in _KEPT if k in data}
         cols.update({C.VF_PREDS: values, C.ADVANTAGES: adv, C.VALUE_TARGETS: targets})
         out = {k: S.gather(v, idx) for k, v in cols.items()}
         out[C.MASK] = out[C.MASK] & idx.valid
