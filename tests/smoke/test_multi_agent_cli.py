@@ -308,3 +308,19 @@ def test_bad_multi_agent_input_exits_2(case, tmp_path, capsys):
     code, out, err = train_here(capsys, tmp_path, *args, "stop.iterations=1")
     assert_user_error(code, out, err, *fragments)
     assert not list(tmp_path.glob("*/*/checkpoint_*"))  # nothing was trained
+
+
+@pytest.mark.parametrize("algo", ["appo", "impala"])
+def test_impala_and_appo_train_a_module_per_agent(
+    algo: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The time-line batches and V-trace serve one learner per module as they serve one."""
+    code, _, err = train_here(
+        capsys, tmp_path, f"algo={algo}", *CARTPOLE2, *TWO, "stop.iterations=3",
+        "stop.reward=null", "algo.minibatch_size=null",
+    )  # fmt: skip
+    assert code == 0, err
+    last = results(trial_dir(tmp_path))[-1]
+    for module in ("p0", "p1"):
+        assert last["learners"][module]["num_module_steps_trained"] > 0
+        assert module in last["env_runners"]["module_episode_returns_mean"]
