@@ -2,85 +2,23 @@
 
 The runner writes `[T, N]` columns and keeps no per-episode objects; when (and only when) a
 callback defines an episode hook, an EpisodeTracker follows each sub-env and hands the hooks an
-`Episode`: a light view of one sub-env's current episode. It holds the raw env observations
-(before connectors), the actions as the env received them, rewards and infos, plus a
-`custom_data` dict that lives as long as the episode, across fragments.
+`Episode` (rlrun.core.episode, the one episode type, in its running form): one sub-env's
+current episode, with the raw env observations (before connectors), the actions as the env
+received them, rewards and infos, plus a `custom_data` dict that lives as long as the episode,
+across fragments. `Episode` is importable from here, where callbacks have always found it.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from rlrun.core import tree
+from rlrun.core.episode import Episode
 
-
-class Episode:
-    """One sub-env's episode so far. `len(episode)` is the number of steps taken."""
-
-    def __init__(self, env_index: int, observation: Any, info: dict[str, Any]) -> None:
-        self.id_ = uuid.uuid4().hex
-        self.env_index = env_index
-        self.observations: list[Any] = [observation]  # len(episode) + 1 of them
-        self.infos: list[dict[str, Any]] = [info]
-        self.actions: list[Any] = []
-        self.rewards: list[float] = []
-        self.is_terminated = False
-        self.is_truncated = False
-        self.custom_data: dict[str, Any] = {}  # the user's, kept for the episode's lifetime
-        self._return = 0.0
-
-    @property
-    def is_done(self) -> bool:
-        return self.is_terminated or self.is_truncated
-
-    def __len__(self) -> int:
-        return len(self.rewards)
-
-    def get_return(self) -> float:
-        """The sum of rewards so far."""
-        return self._return
-
-    def get_observations(self, index: int | None = None) -> Any:
-        return self.observations if index is None else self.observations[index]
-
-    def get_actions(self, index: int | None = None) -> Any:
-        return self.actions if index is None else self.actions[index]
-
-    def get_rewards(self, index: int | None = None) -> Any:
-        return self.rewards if index is None else self.rewards[index]
-
-    def get_infos(self, index: int | None = None) -> Any:
-        return self.infos if index is None else self.infos[index]
-
-    def add_step(
-        self,
-        observation: Any,
-        action: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: dict[str, Any],
-    ) -> None:
-        self.observations.append(observation)
-        self.actions.append(action)
-        self.rewards.append(reward)
-        self.infos.append(info)
-        self._return += reward
-        self.is_terminated = terminated
-        self.is_truncated = truncated
-
-    def __repr__(self) -> str:
-        state = (
-            "terminated" if self.is_terminated else "truncated" if self.is_truncated else "running"
-        )
-        return (
-            f"Episode(id_={self.id_[:8]}, env_index={self.env_index}, len={len(self)}, "
-            f"return={self._return:g}, {state})"
-        )
+__all__ = ["Episode", "EpisodeTracker"]
 
 
 # Calls every callback's hook `name` with the episode and its sub-env index.
@@ -140,7 +78,7 @@ class EpisodeTracker:
                 self.episodes[i] = None
 
     def _start(self, i: int, obs: Any, info: dict[str, Any]) -> None:
-        ep = self.episodes[i] = Episode(i, obs, info)
+        ep = self.episodes[i] = Episode(observations=[obs], infos=[info], env_index=i)
         self.call("on_episode_start", ep, i)
 
 

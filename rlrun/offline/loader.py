@@ -7,9 +7,9 @@ import glob
 from pathlib import Path
 from typing import Any
 
+from rlrun.core.episode import Episode
 from rlrun.errors import ConfigError
 from rlrun.offline.convert import KEY
-from rlrun.results.episode_writer import Episode
 
 _RECORD_SUFFIXES = (".jsonl", ".json", ".parquet")
 _ALLOWED = (
@@ -30,7 +30,7 @@ def load_episodes(
     episodes: list[Episode] = []
     for source in sources:
         episodes += _read_source(source, value, observation_space, action_space)
-    if not any(len(ep.rewards) for ep in episodes):
+    if not any(len(ep) for ep in episodes):
         raise ConfigError(KEY, value, "holds no episodes (no record with a step)", _ALLOWED)
     return episodes
 

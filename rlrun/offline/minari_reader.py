@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rlrun.core.episode import Episode
 from rlrun.errors import ConfigError
 from rlrun.offline.convert import (
     KEY,
@@ -24,7 +25,6 @@ from rlrun.offline.convert import (
     mismatch_error,
     spaces_differ,
 )
-from rlrun.results.episode_writer import Episode
 
 PREFIX = "minari:"
 _METADATA = "metadata.json"
@@ -101,4 +101,10 @@ def _episode(ep: dict[str, Any], path: Path, value: Any, obs_space: Any, act_spa
     terminated = bool(L and ep["terminations"][-1])
     # An episode the collector closed without either flag was cut off: truncated.
     truncated = bool(L) and not terminated
-    return Episode(0, 0, obs, actions, rewards, terminated, truncated)
+    return Episode(
+        observations=obs,
+        actions=actions,
+        rewards=rewards,
+        is_terminated=terminated,
+        is_truncated=truncated,
+    )

@@ -18,8 +18,8 @@ import numpy as np
 
 from rlrun.core import columns as C
 from rlrun.core import tree
+from rlrun.core.episode import Episode
 from rlrun.env.rollout import Rollout
-from rlrun.results.episode_writer import Episode
 
 
 def episodes_to_rollouts(episodes: list[Episode], num_columns: int) -> list[Rollout]:
@@ -28,16 +28,16 @@ def episodes_to_rollouts(episodes: list[Episode], num_columns: int) -> list[Roll
     so far (ties: the lowest index), so columns come out about equally long and each column
     keeps its episodes in their given order. Module id: `episode.module_id` when all episodes
     agree on one, else the default module."""
-    episodes = [ep for ep in episodes if len(ep.rewards)]  # a step-less episode has no row
+    episodes = [ep for ep in episodes if len(ep)]  # a step-less episode has no row
     if not episodes:
         return []
     if num_columns < 1:
         raise ValueError(f"num_columns must be >= 1, got {num_columns}")
     n = min(int(num_columns), len(episodes))
     columns = _assign(episodes, n)
-    T = max(sum(len(ep.rewards) + 1 for ep in col) for col in columns)
+    T = max(sum(len(ep) + 1 for ep in col) for col in columns)
     first = episodes[0]
-    obs = tree.map_structure(lambda x: np.zeros((T, n, *x.shape[1:]), x.dtype), first.obs)
+    obs = tree.map_structure(lambda x: np.zeros((T, n, *x.shape[1:]), x.dtype), first.observations)
     actions = np.zeros((T, n, *first.actions.shape[1:]), first.actions.dtype)
     rewards = np.zeros((T, n), np.float32)
     terminateds = np.zeros((T, n), bool)
@@ -46,17 +46,17 @@ def episodes_to_rollouts(episodes: list[Episode], num_columns: int) -> list[Roll
     for j, col in enumerate(columns):
         t = 0
         for ep in col:
-            L = len(ep.rewards)
+            L = len(ep)
             # L steps and the autoreset row, which shows the final observation.
-            tree.assign(obs, (slice(t, t + L + 1), j), ep.obs)
+            tree.assign(obs, (slice(t, t + L + 1), j), ep.observations)
             actions[t : t + L, j] = ep.actions
             rewards[t : t + L, j] = ep.rewards
-            terminateds[t + L - 1, j] = ep.terminated
-            truncateds[t + L - 1, j] = ep.truncated
+            terminateds[t + L - 1, j] = ep.is_terminated
+            truncateds[t + L - 1, j] = ep.is_truncated
             mask[t : t + L, j] = True
             t += L + 1
         # Padding repeats the final observation; the bootstrap observation is that one too.
-        final = tree.index(col[-1].obs, -1)
+        final = tree.index(col[-1].observations, -1)
         tree.assign(obs, (slice(t, T), j), final)
     bootstrap = tree.map_structure(lambda x: x[T - 1].copy(), obs)
     module_ids = {ep.module_id for ep in episodes}
@@ -74,8 +74,8 @@ def episodes_to_rollouts(episodes: list[Episode], num_columns: int) -> list[Roll
             data,
             bootstrap_obs=bootstrap,
             module_id=module_id or C.DEFAULT_MODULE_ID,
-            episode_returns=[float(np.sum(ep.rewards, dtype=np.float64)) for ep in episodes],
-            episode_lengths=[len(ep.rewards) for ep in episodes],
+            episode_returns=[ep.get_return() for ep in episodes],
+            episode_lengths=[len(ep) for ep in episodes],
             fresh=True,
         )
     ]
@@ -88,5 +88,5 @@ def _assign(episodes: list[Episode], n: int) -> list[list[Episode]]:
     for ep in episodes:
         rows, j = heapq.heappop(heap)
         columns[j].append(ep)
-        heapq.heappush(heap, (rows + len(ep.rewards) + 1, j))
+        heapq.heappush(heap, (rows + len(ep) + 1, j))
     return columns

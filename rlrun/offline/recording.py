@@ -53,11 +53,11 @@ def record_episodes(
         for ro in runner.sample(_FRAGMENT).module_parts():
             kept = []
             for ep in writer.cutter.add(ro):
-                if done[ep.sub_env] < quota[ep.sub_env]:
-                    done[ep.sub_env] += 1
+                if done[ep.env_index] < quota[ep.env_index]:
+                    done[ep.env_index] += 1
                     kept.append(ep)
             writer.write_episodes(kept)
-            returns += [float(np.sum(ep.rewards, dtype=np.float64)) for ep in kept]
-            lengths += [len(ep.rewards) for ep in kept]
+            returns += [ep.get_return() for ep in kept]
+            lengths += [len(ep) for ep in kept]
     runner.restart_episodes()  # the next sample() starts from fresh episodes
     return returns, lengths

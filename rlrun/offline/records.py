@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from rlrun.core.episode import Episode
 from rlrun.errors import ConfigError
 from rlrun.offline.convert import KEY, Mismatch, as_space, check_range, mismatch_error
-from rlrun.results.episode_writer import Episode
 
 # What a record must hold to be an episode; the rest (env_id, seed, ...) is informative.
 _REQUIRED = ("observations", "actions", "rewards", "terminated", "truncated")
@@ -96,13 +96,13 @@ def _episode(
     if out_of_range:
         raise mismatch_error(value, where, "action", out_of_range, act_space)
     return Episode(
-        runner_index=int(rec.get("env_runner_index") or 0),
-        sub_env=int(rec.get("sub_env_index") or 0),
-        obs=obs,
+        observations=obs,
         actions=actions,
         rewards=rewards,
-        terminated=bool(rec["terminated"]),
-        truncated=bool(rec["truncated"]),
+        is_terminated=bool(rec["terminated"]),
+        is_truncated=bool(rec["truncated"]),
+        env_index=int(rec.get("sub_env_index") or 0),
+        runner_index=int(rec.get("env_runner_index") or 0),
     )
 
 

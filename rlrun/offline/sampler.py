@@ -13,15 +13,15 @@ import math
 
 import numpy as np
 
+from rlrun.core.episode import Episode
 from rlrun.env.rollout import Rollout
 from rlrun.offline.packing import episodes_to_rollouts
-from rlrun.results.episode_writer import Episode
 
 
 class OfflineSampler:
     def __init__(self, episodes: list[Episode], shuffle: bool, seed: int | None) -> None:
-        self.episodes = [ep for ep in episodes if len(ep.rewards)]
-        self.num_steps = sum(len(ep.rewards) for ep in self.episodes)
+        self.episodes = [ep for ep in episodes if len(ep)]
+        self.num_steps = sum(len(ep) for ep in self.episodes)
         self.shuffle = bool(shuffle)
         self.rng = np.random.default_rng(seed)
         self._order = np.arange(0)
@@ -40,7 +40,7 @@ class OfflineSampler:
             ep = self.episodes[int(self._order[self._pos])]
             self._pos += 1
             picked.append(ep)
-            steps += len(ep.rewards)
-        longest = max(len(ep.rewards) for ep in picked) + 1
-        rows = sum(len(ep.rewards) + 1 for ep in picked)
+            steps += len(ep)
+        longest = max(len(ep) for ep in picked) + 1
+        rows = sum(len(ep) + 1 for ep in picked)
         return episodes_to_rollouts(picked, max(1, math.ceil(rows / longest)))

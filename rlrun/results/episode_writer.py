@@ -5,7 +5,8 @@ same code serves local and remote env runners and every algorithm. An episode is
 rows of one (runner, sub-env) column ending in a terminated or truncated row; the row after it is
 the NEXT_STEP autoreset row (valid=False), whose observation is the episode's final one (the
 fragment's `bootstrap_obs` when the episode ends on its last row). Episodes that run past a
-fragment are kept open per (runner, sub-env) until a later fragment finishes them.
+fragment are kept open per (runner, sub-env) until a later fragment finishes them. They come out
+as rlrun.core.episode.Episode in its finished (numpy) form, the form the offline readers return.
 
 Written are exactly the episodes the runners count in `num_episodes_lifetime` and the return
 statistics: an episode cut off by a failure (a recreated sub-env, a restarted runner) is not, and
@@ -25,26 +26,12 @@ import numpy as np
 
 from rlrun.core import columns as C
 from rlrun.core import tree
+from rlrun.core.episode import Episode
 from rlrun.env.rollout import Rollout
 
 log = logging.getLogger(__name__)
 
 _SUFFIX = {"json": "jsonl", "parquet": "parquet"}
-
-
-@dataclass
-class Episode:
-    """One finished episode of one sub-env (of one agent, in a multi-agent run): `obs` has one
-    row more than the steps (the final)."""
-
-    runner_index: int
-    sub_env: int  # multi-agent: the agent's stream (column = sub-env * agents + agent index)
-    obs: np.ndarray  # [L + 1, ...]: what the module saw, the final observation last
-    actions: np.ndarray  # [L, ...]: what the module sampled
-    rewards: np.ndarray  # [L]
-    terminated: bool
-    truncated: bool
-    module_id: str | None = None  # multi-agent runs: the module that acted
 
 
 @dataclass
@@ -65,14 +52,14 @@ class _Open:
         self, key: tuple[str, int, int], final_obs: np.ndarray, terminated: bool, truncated: bool
     ) -> Episode:
         return Episode(
-            key[1],
-            key[2],
-            tree.concat([*self.obs, tree.map_structure(lambda x: x[None], final_obs)]),
-            np.concatenate(self.actions),
-            np.concatenate(self.rewards),
-            bool(terminated),
-            bool(truncated),
-            key[0],
+            observations=tree.concat([*self.obs, tree.map_structure(lambda x: x[None], final_obs)]),
+            actions=np.concatenate(self.actions),
+            rewards=np.concatenate(self.rewards),
+            is_terminated=bool(terminated),
+            is_truncated=bool(truncated),
+            env_index=key[2],
+            runner_index=key[1],
+            module_id=key[0],
         )
 
 
@@ -263,14 +250,15 @@ class EpisodeWriter:
 
     def record(self, ep: Episode, iteration: int) -> dict[str, Any]:
         """The stored form of one episode (numpy arrays; `_add` turns them into lists)."""
-        obs = ep.obs if self._obs_to_record is None else self._obs_to_record(ep.obs)
+        obs = ep.observations
+        obs = obs if self._obs_to_record is None else self._obs_to_record(obs)
         to_env = self._actions_to_env
         if self.agents is not None:
             to_env = self.module_actions_to_env.get(ep.module_id or "")
         actions = ep.actions if to_env is None else to_env(ep.actions)
-        sub_env, agent = ep.sub_env, None
+        sub_env, agent = ep.env_index, None
         if self.agents is not None:  # multi-agent: the stream is one agent of one sub-env
-            sub_env, k = divmod(ep.sub_env, len(self.agents))
+            sub_env, k = divmod(ep.env_index, len(self.agents))
             agent = self.agents[k]
         rec = {
             "env_id": self.env_id,
@@ -279,10 +267,10 @@ class EpisodeWriter:
             "sub_env_index": sub_env,
             "seed": self.seed,
             "iteration": iteration,
-            "length": len(ep.rewards),
-            "return": float(np.sum(ep.rewards, dtype=np.float64)),
-            "terminated": ep.terminated,
-            "truncated": ep.truncated,
+            "length": len(ep),
+            "return": ep.get_return(),
+            "terminated": ep.is_terminated,
+            "truncated": ep.is_truncated,
             "observation_filter": self.observation_filter,
             "observations": obs,
             "actions": np.asarray(actions),

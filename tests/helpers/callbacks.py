@@ -115,6 +115,15 @@ class MinimalCallbacks:
         type(self).episodes_ended += 1
 
 
+class KeepEndedEpisodes:
+    """Keeps every episode its runner ended, in the order the hooks saw them (in the class)."""
+
+    ended: list[Any] = []
+
+    def on_episode_end(self, episode: Any) -> None:
+        type(self).ended.append(episode)
+
+
 class TaskSeenCallbacks:
     """Logs the task each episode started with (TaskEnv shows it in its observation)."""
 

@@ -62,25 +62,25 @@ def test_episodes_across_a_fragment_boundary_terminations_and_truncations():
     # Sub-env 0's first episode: rows 0-2, terminated; its final obs is the autoreset row's.
     assert len(first) == 1
     ep = first[0]
-    assert (ep.runner_index, ep.sub_env) == (0, 0)
-    assert ep.obs[:, 0].tolist() == [0, 1, 2, 3]
+    assert (ep.runner_index, ep.env_index) == (0, 0)
+    assert ep.observations[:, 0].tolist() == [0, 1, 2, 3]
     assert ep.actions.tolist() == [0, 1, 2]
     assert ep.rewards.tolist() == [1, 1, 1]
-    assert (ep.terminated, ep.truncated) == (True, False)
+    assert (ep.is_terminated, ep.is_truncated) == (True, False)
     assert cutter.num_open == 2  # sub-env 0's second episode and sub-env 1's first run on
 
     second = cutter.add(rollout(["vRxvv", "vvvvT"], base=1000.0))
     # Ordered as the runner counts them: by the row they end on, then by sub-env.
-    assert [(e.sub_env, len(e.rewards)) for e in second] == [(0, 3), (1, 10)]
+    assert [(e.env_index, len(e.rewards)) for e in second] == [(0, 3), (1, 10)]
     trunc, long = second
     # Started on the first fragment's last row, truncated on the second's row 1.
-    assert trunc.obs[:, 0].tolist() == [4, 1000, 1001, 1002]
+    assert trunc.observations[:, 0].tolist() == [4, 1000, 1001, 1002]
     assert trunc.actions.tolist() == [4, 0, 1]
-    assert (trunc.terminated, trunc.truncated) == (False, True)
+    assert (trunc.is_terminated, trunc.is_truncated) == (False, True)
     # Ended on the last row: the final observation is the fragment's bootstrap_obs.
-    assert long.obs[:, 0].tolist() == [*range(100, 105), *range(1100, 1106)]
+    assert long.observations[:, 0].tolist() == [*range(100, 105), *range(1100, 1106)]
     assert long.actions.tolist() == [*range(10, 15), *range(10, 15)]
-    assert long.rewards.sum() == 20 and (long.terminated, long.truncated) == (True, False)
+    assert long.rewards.sum() == 20 and (long.is_terminated, long.is_truncated) == (True, False)
     assert cutter.num_open == 1  # sub-env 0's third episode (rows 3-4)
 
 
@@ -91,10 +91,10 @@ def test_episodes_cut_off_by_a_failure_are_not_written():
     assert cutter.add(rollout(["vRFxv", "vvvvv"], fresh=True)) == []
     # Sub-env 1 fails on a fragment's first row: the episode open since the last one is lost.
     eps = cutter.add(rollout(["vvvvT", "Fxvvv"]))
-    assert [(e.sub_env, len(e.rewards)) for e in eps] == [(0, 6)]
+    assert [(e.env_index, len(e.rewards)) for e in eps] == [(0, 6)]
     eps = cutter.add(rollout(["xvvvT", "vvvvT"]))
     # Sub-env 1's episode is the one that started after the failure (rows 2-4, then 0-4).
-    assert [(e.sub_env, len(e.rewards)) for e in eps] == [(0, 4), (1, 8)]
+    assert [(e.env_index, len(e.rewards)) for e in eps] == [(0, 4), (1, 8)]
 
 
 def test_a_restarted_runner_drops_what_its_predecessor_left_open():
@@ -133,12 +133,12 @@ def test_episodes_of_a_real_runner_match_what_it_reports():
         assert [len(e.rewards) for e in eps] == ro.episode_lengths
     assert len(episodes) >= 12
     for ep in episodes:
-        steps, index = ep.obs[:, 0], ep.obs[:, 1]
+        steps, index = ep.observations[:, 0], ep.observations[:, 1]
         length = len(ep.rewards)
         assert length == [3, 7, 4][int(index[0]) % 3]
         assert steps.tolist() == list(range(length + 1))  # first to final observation
         assert (index == index[0]).all()
-        assert ep.terminated and not ep.truncated
+        assert ep.is_terminated and not ep.is_truncated
     runner.stop()
 
 

@@ -23,9 +23,9 @@ from rlrun.algorithms.bc.config import BCSchema
 from rlrun.algorithms.marwil.config import MARWILSchema
 from rlrun.algorithms.marwil.learner import MARWILLearner
 from rlrun.core import columns as C
+from rlrun.core.episode import Episode
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.offline import episodes_to_rollouts
-from rlrun.results.episode_writer import Episode
 
 VALUES = [1.0, 2.0, 3.0, 9.0]
 RETURNS = [3.0, 2.0, 1.0, 0.0]
@@ -115,8 +115,13 @@ def test_recorded_episodes_get_discounted_monte_carlo_returns():
 
     def ep(n: int, terminated: bool) -> Episode:
         obs = np.zeros((n + 1, 1), np.float32)
-        return Episode(0, 0, obs, np.zeros(n, np.int64), np.ones(n, np.float32), terminated,
-                       not terminated)  # fmt: skip
+        return Episode(
+            observations=obs,
+            actions=np.zeros(n, np.int64),
+            rewards=np.ones(n, np.float32),
+            is_terminated=terminated,
+            is_truncated=not terminated,
+        )
 
     rollouts = episodes_to_rollouts([ep(3, True), ep(2, False)], 1)
     out = learner.learner_connector(learner.module, rollouts, torch.device("cpu"))

@@ -13,10 +13,11 @@ import pytest
 from rlrun.config.schema import OfflineDataConfig
 from rlrun.config.sections import complete
 from rlrun.core import columns as C
+from rlrun.core.episode import Episode
 from rlrun.errors import ConfigError
 from rlrun.offline import episodes_to_rollouts, load_episodes
 from rlrun.replay.buffer import ReplayBuffer
-from rlrun.results.episode_writer import Episode, EpisodeCutter, EpisodeWriter
+from rlrun.results.episode_writer import EpisodeCutter, EpisodeWriter
 
 OBS = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
 ACT = gym.spaces.Discrete(3)
@@ -26,13 +27,11 @@ def episode(length: int, base: float, terminated: bool = True) -> Episode:
     """Observation t is [base + t, -(base + t)]; action t is t % 3; reward t is t + 1."""
     t = np.arange(length + 1, dtype=np.float32) + base
     return Episode(
-        0,
-        0,
-        np.stack([t, -t], axis=1),
-        np.arange(length, dtype=np.int64) % 3,
-        np.arange(1, length + 1, dtype=np.float32),
-        terminated,
-        not terminated,
+        observations=np.stack([t, -t], axis=1),
+        actions=np.arange(length, dtype=np.int64) % 3,
+        rewards=np.arange(1, length + 1, dtype=np.float32),
+        is_terminated=terminated,
+        is_truncated=not terminated,
     )
 
 
@@ -49,10 +48,10 @@ def write(folder: Path, episodes: list[Episode], fmt: str = "json") -> Path:
 def same(a: list[Episode], b: list[Episode]) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x.obs, y.obs)
+        np.testing.assert_array_equal(x.observations, y.observations)
         np.testing.assert_array_equal(x.actions, y.actions)
         np.testing.assert_array_equal(x.rewards, y.rewards)
-        assert (x.terminated, x.truncated) == (y.terminated, y.truncated)
+        assert (x.is_terminated, x.is_truncated) == (y.is_terminated, y.is_truncated)
 
 
 # --- packing --------------------------------------------------------------------------------
@@ -80,7 +79,7 @@ def test_packing_round_trips_through_the_episode_cutter():
     eps = [episode(n, 100.0 * n, terminated=n % 2 == 0) for n in (5, 1, 3, 7, 2)]
     (ro,) = episodes_to_rollouts(eps, 3)
     got = EpisodeCutter().add(ro)
-    key = lambda e: float(e.obs[0, 0])  # noqa: E731
+    key = lambda e: float(e.observations[0, 0])  # noqa: E731
     same(sorted(got, key=key), sorted(eps, key=key))
 
 
@@ -105,9 +104,9 @@ def test_output_records_read_back(tmp_path: Path, fmt: str):
     eps = [episode(4, 0.0), episode(2, 10.0, terminated=False), episode(6, 20.0)]
     folder = write(tmp_path / "out", eps, fmt)
     got = load_episodes(cfg(str(folder)), OBS, ACT)  # the folder: found under trial/
-    key = lambda e: float(e.obs[0, 0])  # noqa: E731
+    key = lambda e: float(e.observations[0, 0])  # noqa: E731
     same(sorted(got, key=key), eps)
-    assert got[0].obs.dtype == np.float32 and got[0].actions.dtype == np.int64
+    assert got[0].observations.dtype == np.float32 and got[0].actions.dtype == np.int64
     # A file, a list, and a glob name the same episodes.
     (file,) = (folder / "trial").iterdir()
     assert len(load_episodes(cfg(str(file)), OBS, ACT)) == 3
@@ -118,17 +117,14 @@ def test_output_records_read_back(tmp_path: Path, fmt: str):
 def test_dict_observations_read_back_from_json(tmp_path: Path):
     space = gym.spaces.Dict({"a": gym.spaces.Box(-1, 1, (2,)), "b": gym.spaces.Discrete(4)})
     ep = Episode(
-        0,
-        0,
-        {"a": np.zeros((3, 2), np.float32), "b": np.array([0, 3, 1])},
-        np.array([1, 2]),
-        np.ones(2, np.float32),
-        True,
-        False,
+        observations={"a": np.zeros((3, 2), np.float32), "b": np.array([0, 3, 1])},
+        actions=np.array([1, 2]),
+        rewards=np.ones(2, np.float32),
+        is_terminated=True,
     )
     folder = write(tmp_path, [ep])
     (got,) = load_episodes(cfg(str(folder)), space, ACT)
-    assert got.obs["b"].tolist() == [0, 3, 1] and got.obs["b"].dtype == np.int64
+    assert got.observations["b"].tolist() == [0, 3, 1] and got.observations["b"].dtype == np.int64
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -236,8 +232,8 @@ def test_minari_datasets_by_id_and_by_folder(minari_cartpole: str, tmp_path: Pat
     assert len(by_id) == 3
     for ep in by_id:
         L = len(ep.rewards)
-        assert ep.obs.shape == (L + 1, 4) and ep.actions.shape == (L,)
-        assert ep.terminated != ep.truncated and (ep.truncated or L < 20)
+        assert ep.observations.shape == (L + 1, 4) and ep.actions.shape == (L,)
+        assert ep.is_terminated != ep.is_truncated and (ep.is_truncated or L < 20)
     by_folder = load_episodes(cfg(str(tmp_path / "minari" / minari_cartpole)), obs, act)
     same(by_id, by_folder)
     (ro,) = episodes_to_rollouts(by_id, 2)

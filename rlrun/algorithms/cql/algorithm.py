@@ -18,10 +18,10 @@ import numpy as np
 
 from rlrun.algorithms.cql.learner import CQLLearner, require_box_actions
 from rlrun.algorithms.sac.algorithm import SAC
+from rlrun.core.episode import Episode
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.errors import ConfigError
 from rlrun.replay.buffer import ReplayBuffer
-from rlrun.results.episode_writer import Episode
 
 # Columns the data is dealt into: n-step windows never cross them, and any count holds it all.
 DATA_COLUMNS = 8
