@@ -21,23 +21,38 @@ _started_here = False  # this process started (not joined) the Ray it uses
 startup_s: float | None = None  # how long init_ray took, for users choosing local vs Ray
 
 
+def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """One section with every key, defaults from the schema: configs built by hand (tests, Tune
+    param spaces) may hold a few (rlrun.config.sections)."""
+    from rlrun.config import schema
+    from rlrun.config.sections import complete
+
+    cls = {
+        "env_runner": schema.EnvRunnerConfig,
+        "learner": schema.LearnerConfig,
+        "evaluation": schema.EvaluationConfig,
+        "ray": schema.RayConfig,
+    }[name]
+    return complete(cls, config.get(name))
+
+
 def remote_actor_counts(config: dict[str, Any]) -> dict[str, int]:
     return {
-        "env_runners": int(config["env_runner"].get("num_env_runners", 0) or 0),
-        "learners": int(config["learner"].get("num_learners", 0) or 0),
-        "eval_env_runners": int(config.get("evaluation", {}).get("num_env_runners", 0) or 0),
+        "env_runners": int(_section(config, "env_runner")["num_env_runners"]),
+        "learners": int(_section(config, "learner")["num_learners"]),
+        "eval_env_runners": int(_section(config, "evaluation")["num_env_runners"]),
     }
 
 
 def needs_ray(config: dict[str, Any]) -> bool:
     """Remote runners or learners, or a cluster address, need Ray; nothing else does."""
-    return any(remote_actor_counts(config).values()) or bool(config.get("ray", {}).get("address"))
+    return any(remote_actor_counts(config).values()) or bool(_section(config, "ray")["address"])
 
 
 def actor_resources(config: dict[str, Any]) -> dict[str, float]:
     """CPUs and GPUs that a trial's Ray actors ask for (the driver process not included)."""
     n = remote_actor_counts(config)
-    runner, learner = config["env_runner"], config["learner"]
+    runner, learner = _section(config, "env_runner"), _section(config, "learner")
     cpu = n["env_runners"] * float(runner["num_cpus_per_env_runner"])
     cpu += n["eval_env_runners"] * eval_cpus_per_runner(config)
     gpu = (n["env_runners"] + n["eval_env_runners"]) * float(runner["num_gpus_per_env_runner"])
@@ -47,13 +62,14 @@ def actor_resources(config: dict[str, Any]) -> dict[str, float]:
 
 
 def eval_cpus_per_runner(config: dict[str, Any]) -> float:
-    own = config.get("evaluation", {}).get("num_cpus_per_env_runner")
-    return float(config["env_runner"]["num_cpus_per_env_runner"] if own is None else own)
+    own = _section(config, "evaluation")["num_cpus_per_env_runner"]
+    runner = _section(config, "env_runner")
+    return float(runner["num_cpus_per_env_runner"] if own is None else own)
 
 
 def local_cpus(config: dict[str, Any]) -> float:
     """CPUs of a Ray started on this machine."""
-    return float(config.get("ray", {}).get("num_cpus") or os.cpu_count() or 1)
+    return float(_section(config, "ray")["num_cpus"] or os.cpu_count() or 1)
 
 
 def trial_resources(config: dict[str, Any]) -> dict[str, float]:
@@ -63,14 +79,15 @@ def trial_resources(config: dict[str, Any]) -> dict[str, float]:
     actors = actor_resources(config)
     local_gpu = 0.0
     if not remote_actor_counts(config)["learners"]:
-        local_gpu = float(config["learner"].get("num_gpus_per_learner", 0) or 0)
+        local_gpu = float(_section(config, "learner")["num_gpus_per_learner"])
     return {"CPU": 1.0 + actors["CPU"], "GPU": actors["GPU"] + local_gpu}
 
 
 def init_ray(ray_cfg: dict[str, Any]) -> None:
     """Join `ray.address`, or start a local Ray; a no-op if this process is connected already."""
     global _started_here, startup_s
-    address = ray_cfg.get("address")
+    ray_cfg = _section({"ray": ray_cfg}, "ray")
+    address = ray_cfg["address"]
     if address:
         # Ray retries the GCS about once a second, 20 times by default: keep to the timeout, so
         # a cluster that answers but refuses this driver (its token) fails as fast. Read when
@@ -86,7 +103,7 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
         # "local": always a Ray of our own; ray.init(address=None) would join a cluster that
         # `ray start` left running on this machine (and refuse num_cpus there).
         "address": address or "local",
-        "runtime_env": dict(ray_cfg.get("runtime_env") or {}) or None,
+        "runtime_env": dict(ray_cfg["runtime_env"] or {}) or None,
         "namespace": "rlrun",
         # The level rlrun.run sets for other libraries: WARNING unless log_level=DEBUG (-vv).
         "logging_level": logging.getLogger().getEffectiveLevel() or logging.WARNING,
@@ -94,11 +111,11 @@ def init_ray(ray_cfg: dict[str, Any]) -> None:
     }
     if not address:
         kwargs.update(
-            num_cpus=ray_cfg.get("num_cpus"),
-            num_gpus=ray_cfg.get("num_gpus"),
-            object_store_memory=ray_cfg.get("object_store_memory"),
-            include_dashboard=ray_cfg.get("include_dashboard"),
-            dashboard_host=ray_cfg.get("dashboard_host", "127.0.0.1"),
+            num_cpus=ray_cfg["num_cpus"],
+            num_gpus=ray_cfg["num_gpus"],
+            object_store_memory=ray_cfg["object_store_memory"],
+            include_dashboard=ray_cfg["include_dashboard"],
+            dashboard_host=ray_cfg["dashboard_host"],
         )
     if address:
         _probe(str(address), float(ray_cfg["connect_timeout_s"]))
@@ -167,7 +184,7 @@ def check_resources(config: dict[str, Any]) -> None:
         if need[kind] <= have.get(kind, 0.0) + 1e-9:
             continue
         message = resources_message(config, kind, need[kind], have.get(kind, 0.0))
-        if config.get("ray", {}).get("address"):
+        if _section(config, "ray")["address"]:
             # A cluster may grow (autoscaling): warn, and let Ray wait for the resources.
             log.warning("%s; waiting for the cluster to provide them", message)
         else:

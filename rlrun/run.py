@@ -213,7 +213,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
     target = algo.reward_threshold if stop.get("reward") == "auto" else stop.get("reward")
     stop_desc = _describe_stop(stop, target)
     ckpt_cfg = config["checkpoint"]
-    score_key = ckpt_cfg.get("score_attribute")
+    score_key = ckpt_cfg["score_attribute"]
     scores: dict[str, float | None] = {}
     last_score: float | None = None
 
@@ -223,9 +223,9 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
         scores[path.name] = last_score
         prune_checkpoints(
             trial_dir,
-            ckpt_cfg.get("num_to_keep"),
+            ckpt_cfg["num_to_keep"],
             scores if score_key else None,
-            ckpt_cfg.get("score_order", "max"),
+            ckpt_cfg["score_order"],
         )
         algo.callbacks.on_checkpoint_saved(algo, path)
         return path
@@ -255,7 +255,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
                 if score_key and (value := get_number(result, score_key)) is not None:
                     last_score = value
                 last_return = get_number(result, "env_runners/episode_return_mean")
-                freq = ckpt_cfg.get("frequency") or 0
+                freq = ckpt_cfg["frequency"]
                 reason = stop_reason(result, stop, target, time.perf_counter() - t_start) or ""
                 if freq and algo.iteration % freq == 0 and not reason:
                     last_ckpt = save()
@@ -286,7 +286,7 @@ def _train(config: dict[str, Any], overrides: list[str], trial_dir: Path) -> int
                 log.error("training failed; traceback in %s", trial_dir / "error.txt")
             algo.stop()
             raise
-        if ckpt_cfg.get("at_end", True) or exit_code:
+        if ckpt_cfg["at_end"] or exit_code:
             try:
                 last_ckpt = save()
             except Exception as e:  # e.g. an on_checkpoint_saved callback: error.txt says why
