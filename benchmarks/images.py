@@ -80,16 +80,17 @@ RLRUN_OVERRIDES = [
     f"env_runner.num_envs_per_env_runner={ZOO['n_envs']}",
 ]
 SMALL_CNN = [[16, 3, 1], [32, 3, 1]]  # rlrun's default for image sides 8-17 (models/spaces.py)
+BF16 = "algo.model.conv_dtype=bfloat16"
 TARGET_RATIO = 2.0  # the issue's aim on Pong: rlrun >= 2x SB3's frames/s
 
 
 class RlrunSide:
     """rlrun's Algorithm: one PPO iteration per call, with its own sampling/update timers."""
 
-    def __init__(self, env_id: str, seed: int) -> None:
+    def __init__(self, env_id: str, seed: int, extra: tuple[str, ...] = ()) -> None:
         import rlrun
 
-        self.overrides = [f"env.id={env_id}", *RLRUN_OVERRIDES, f"seed={seed}"]
+        self.overrides = [f"env.id={env_id}", *RLRUN_OVERRIDES, f"seed={seed}", *extra]
         self.algo = rlrun.build(self.overrides)
 
     def iteration(self) -> dict[str, float]:
@@ -275,7 +276,13 @@ def _sb3_available() -> bool:
 
 
 def run_env(
-    name: str, repeats: int, iters: int, with_sb3: bool, seed: int = 0, log: Any = print
+    name: str,
+    repeats: int,
+    iters: int,
+    with_sb3: bool,
+    seed: int = 0,
+    log: Any = print,
+    bf16: bool = False,
 ) -> dict[str, Any]:
     import torch
 
@@ -283,6 +290,8 @@ def run_env(
     rl = RlrunSide(spec["id"], seed)
     torch.set_num_threads(1)  # rlrun's default; SB3 in this process gets the same
     sides: dict[str, Any] = {"rlrun": rl, "raw": RawSide(rl.algo, seed)}
+    if bf16:  # the same run with the CNN in bfloat16 (algo.model.conv_dtype)
+        sides["rlrun_bf16"] = RlrunSide(spec["id"], seed, (BF16,))
     if with_sb3:
         sides["sb3"] = Sb3Side(dict(rl.algo.config["env"]), spec["small_cnn"], seed)
     names = list(sides)
@@ -357,6 +366,11 @@ def summarize(
             [_rate(r["rlrun"], "s") / _rate(r["sb3"], "s") for r in rounds]
         )
         out["sb3_sampler_share_of_raw"] = out["sb3"]["sampling_steps_per_s"] / raw
+        if "rlrun_bf16" in out:
+            out["ratio_bf16_sb3"] = out["rlrun_bf16"]["frames_per_s"] / out["sb3"]["frames_per_s"]
+            out["ratio_bf16_sb3_paired"] = median(
+                [_rate(r["rlrun_bf16"], "s") / _rate(r["sb3"], "s") for r in rounds]
+            )
     return out
 
 
@@ -384,12 +398,13 @@ def report(res: dict[str, Any]) -> str:
     rows = []
     labels = {
         "rlrun": "rlrun PPO",
+        "rlrun_bf16": "rlrun PPO, bfloat16 CNN",
         "sb3": "SB3 PPO CnnPolicy",
         "raw": "raw limit (env + forward)",
     }
     for e in res["envs"]:
         raw = e["raw"]["steps_per_s"]
-        for side in ("rlrun", "sb3", "raw"):
+        for side in ("rlrun", "rlrun_bf16", "sb3", "raw"):
             if side not in e:
                 continue
             s = e[side]
@@ -441,6 +456,12 @@ def report(res: dict[str, Any]) -> str:
             f"Target: rlrun >= {TARGET_RATIO:g}x SB3's env frames/s on Pong: "
             f"{pong['ratio_rlrun_sb3']:.2f}x -> {'MET' if ok else 'MISSED'}",
         ]
+        if pong.get("ratio_bf16_sb3") is not None:
+            ok = pong["ratio_bf16_sb3"] >= TARGET_RATIO
+            lines.append(
+                f"  with algo.model.conv_dtype=bfloat16: {pong['ratio_bf16_sb3']:.2f}x "
+                f"(paired {pong['ratio_bf16_sb3_paired']:.2f}x) -> {'MET' if ok else 'MISSED'}"
+            )
     lines += [
         "",
         f"Medians of {res['repeats']} repetitions of {res['iters']} iterations per side "
@@ -464,13 +485,18 @@ def report(res: dict[str, Any]) -> str:
 
 
 def run(
-    envs: list[str], repeats: int, iters: int, with_sb3: bool = True, log: Any = print
+    envs: list[str],
+    repeats: int,
+    iters: int,
+    with_sb3: bool = True,
+    log: Any = print,
+    bf16: bool = False,
 ) -> dict[str, Any]:
     with_sb3 = with_sb3 and _sb3_available()
     out = {"repeats": repeats, "iters": iters, "with_sb3": with_sb3, "zoo": ZOO, "envs": []}
     out["rlrun_overrides"] = RLRUN_OVERRIDES
     for name in envs:
-        out["envs"].append(run_env(name, repeats, iters, with_sb3, log=log))
+        out["envs"].append(run_env(name, repeats, iters, with_sb3, log=log, bf16=bf16))
     return out
 
 
@@ -486,6 +512,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--iters", type=int, default=4, help="PPO iterations per repetition")
     ap.add_argument("--no-sb3", action="store_true", help="measure rlrun and the raw limit only")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument(
+        "--bf16", action="store_true", help=f"also rlrun with {BF16} (needs AVX512-BF16 or AMX)"
+    )
     args = ap.parse_args(argv)
     unknown = [e for e in args.envs if e not in ENVS]
     if unknown:
@@ -502,7 +531,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         flush=True,
     )
     res = run(
-        args.envs, args.repeats, args.iters, not args.no_sb3, log=lambda m: print(m, flush=True)
+        args.envs,
+        args.repeats,
+        args.iters,
+        not args.no_sb3,
+        log=lambda m: print(m, flush=True),
+        bf16=args.bf16,
     )
     print_report(report(res), res, args.json)
     return res

@@ -129,6 +129,7 @@ RULES: tuple[Rule, ...] = (
     ),
     one_of("algo.model.head_fcnet_activation", ACTIVATIONS),
     one_of("algo.model.conv_activation", ACTIVATIONS),
+    one_of("algo.model.conv_dtype", ("float32", "bfloat16")),
     Rule(
         "algo.model.head_fcnet_hiddens",
         lambda v: isinstance(v, list) and all(_is_int(h) and h >= 1 for h in v),

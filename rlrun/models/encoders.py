@@ -103,6 +103,7 @@ class CNNEncoder(Encoder):
             conv_out_size(layout, filters), [dense_dim], model_config["conv_activation"], None, 1.0
         )
         self.out_dim = dense_dim
+        self.bfloat16 = model_config["conv_dtype"] == "bfloat16"
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs.float() / 255.0 if obs.dtype == torch.uint8 else obs.float()
@@ -114,6 +115,11 @@ class CNNEncoder(Encoder):
         # for a Nature-CNN forward and backward on [256, 4, 84, 84] (one thread). The maths and
         # the flatten order are the same; only the input's layout changes.
         x = x.contiguous(memory_format=torch.channels_last)
+        if self.bfloat16:
+            # The convs and the dense layer in bfloat16 (autocast keeps float32 weights and
+            # gradients); the features go on as float32, so heads and losses are unchanged.
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return self.dense(self.convs(x)).float()
         return self.dense(self.convs(x))
 
 

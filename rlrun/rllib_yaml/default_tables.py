@@ -79,6 +79,7 @@ DQN: tuple[Default, ...] = (
 SAC: tuple[Default, ...] = (
     Default("algo.actor_lr", 3e-5, "actor_lr / optimization.actor_learning_rate", old=3e-4),
     Default("algo.learning_starts", 1500, "num_steps_sampled_before_learning_starts"),
+    Default("algo.initial_alpha", 1.0, "initial_alpha"),
     Default("algo.min_sample_timesteps_per_iteration", 100, "min_sample_timesteps_per_iteration"),
     Default("algo.replay.capacity", 1_000_000, "replay_buffer_config.capacity"),
     Default("algo.replay.prioritized", True, "replay_buffer_config.type"),

@@ -105,6 +105,24 @@ def test_cnn_dense_layer_defaults_to_256_without_fcnet_hiddens():
     assert enc.out_dim == encoders.CNN_DENSE_DEFAULT == 256
 
 
+def test_bfloat16_cnn_keeps_float32_weights_features_and_gradients():
+    """conv_dtype=bfloat16 computes the CNN under autocast: same weights (float32), features
+    within bfloat16's precision of the float32 ones, gradients as float32."""
+    space = image((16, 16, 3))
+    torch.manual_seed(0)
+    fp32 = build_encoder(space, model_config())
+    bf16 = build_encoder(space, model_config(conv_dtype="bfloat16"))
+    bf16.load_state_dict(fp32.state_dict())
+    x = obs_batch(space, 8)
+    out = bf16(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, fp32(x), atol=5e-2, rtol=5e-2)
+    out.sum().backward()
+    grads = [p.grad for p in bf16.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 for g in grads)
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())
+
+
 def test_given_conv_filters_are_used():
     enc = build_encoder(image((16, 16, 3)), model_config(conv_filters=[[8, 4, 4]]))
     assert [c.out_channels for c in convs(enc)] == [8]

@@ -1,6 +1,6 @@
-"""The debug envs of rlrun.env.debug_envs: CPU burning for benchmarks, deliberate failures, and
-the small envs for memory, Dict observations, action masks and images (checked with scripted
-oracle and random policies against each env's reward_threshold)."""
+"""The debug envs of rlrun.env.debug_envs: CPU burning for benchmarks, deliberate failures, the
+small envs for memory, Dict observations, action masks and images, and a 2-D reaching task with
+Box actions (checked with scripted oracle and random policies against each reward_threshold)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rlrun.env.debug_envs import (
     BurnCPUEnv,
     DictCartPole,
     FaultyEnv,
+    PointReach,
     StatelessCartPole,
     TinyImageEnv,
 )
@@ -318,3 +319,49 @@ def test_feature_envs_load_by_class_path_with_their_thresholds(name: str) -> Non
     assert vec.single_observation_space == env.observation_space
     vec.step(np.zeros(2, np.int64))
     vec.close()
+
+
+# --- PointReach: continuous control ---------------------------------------------------------------
+
+
+def reach_oracle(env: gym.Env, obs: Any, prev: Any, rng: np.random.Generator) -> np.ndarray:
+    # Straight at the goal, read from the observation (position, goal) alone.
+    return np.clip((obs[2:] - obs[:2]) / env.step_size, -1.0, 1.0)
+
+
+def test_point_reach_moves_by_the_clipped_action_and_pays_the_distance() -> None:
+    env = PointReach()
+    check_env(env, skip_render_check=True)
+    assert env.observation_space == gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    obs, _ = env.reset(seed=0)
+    pos, goal = obs[:2].astype(np.float64), obs[2:].copy()
+    # Hand-computed: (3, -0.5) clips to (1, -0.5), times the step size 0.1.
+    obs, reward, terminated, truncated, _ = env.step(np.array([3.0, -0.5]))
+    moved = np.clip(pos + np.array([0.1, -0.05]), -1.0, 1.0)
+    np.testing.assert_allclose(obs[:2], moved, atol=1e-6)
+    np.testing.assert_array_equal(obs[2:], goal)  # the goal stays put
+    assert reward == pytest.approx(-np.linalg.norm(moved - goal), abs=1e-6)
+    assert not terminated and not truncated
+    for _ in range(48):
+        assert not env.step(np.ones(2))[3]
+    obs, _, terminated, truncated, _ = env.step(np.ones(2))  # the 50th step: a time limit
+    assert truncated and not terminated and np.all(obs[:2] <= 1.0)
+
+
+def test_point_reach_oracle_reaches_the_threshold_and_random_does_not() -> None:
+    env, threshold = PointReach(), PointReach.reward_threshold
+    assert mean_return(env, reach_oracle, 30) >= threshold
+    assert mean_return(env, lambda e, o, p, r: r.uniform(-1, 1, 2), 30) < 3 * threshold
+    assert mean_return(env, lambda e, o, p, r: np.zeros(2), 30) < 3 * threshold
+
+
+def test_point_reach_is_seeded_loads_by_class_path_and_checks_its_args() -> None:
+    a, b = PointReach(), PointReach()
+    np.testing.assert_array_equal(a.reset(seed=7)[0], b.reset(seed=7)[0])
+    assert not np.array_equal(a.reset(seed=7)[0], b.reset(seed=8)[0])
+    cfg = {"id": "rlrun.env.debug_envs:PointReach", "env_config": {"step_size": 0.2}}
+    env = make_single_env(cfg)
+    assert isinstance(env, PointReach) and env.step_size == 0.2
+    assert reward_threshold(cfg) == PointReach.reward_threshold
+    with pytest.raises(ValueError, match="step_size"):
+        PointReach(step_size=0)

@@ -26,6 +26,9 @@ class CQLSchema(SACSchema):
     actor_lr: Any = 1e-4  # policy learning rate: a float or a schedule [[steps_trained, value]]
     critic_lr: Any = 1e-3  # Q-networks' learning rate: a float or a schedule
     alpha_lr: Any = 1e-3  # entropy temperature's learning rate: a float or a schedule
+    # RLlib's 1.0, kept when SAC's default became 0.1: that change was measured on online SAC
+    # only (benchmarks/RESULTS.md section 10), not on offline data.
+    initial_alpha: float = 1.0  # entropy temperature alpha at the start (all along if not tuned)
     min_q_weight: float = 5.0  # alpha of the paper's eq. 4: the weight of the CQL(H) penalty
     num_actions: int = 10  # actions sampled per state from each of uniform, pi(.|s), pi(.|s')
     temperature: float = 1.0  # the logsumexp's temperature: T log sum exp(Q / T)
