@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rlrun.config.validate import OPTIMIZER_TYPES as TORCH_OPTIMIZERS
+from rlrun.config.rules import OPTIMIZER_TYPES as TORCH_OPTIMIZERS
 
 
 class Adam:

@@ -52,7 +52,7 @@ def test_module_class_that_does_not_import_is_a_config_error(path: str) -> None:
 
 
 def test_validated_activation_names_are_the_ones_the_mlp_builds() -> None:
-    from rlrun.config.validate import ACTIVATIONS as allowed
+    from rlrun.config.rules import ACTIVATIONS as allowed
     from rlrun.core.rl_module import ACTIVATIONS as built
 
     assert set(allowed) == set(built)
