@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rlrun.algorithms.cql.learner import CQLLearner, require_box_actions
+from rlrun.algorithms.offline_steps import OfflineSteps
 from rlrun.algorithms.sac.algorithm import SAC
 from rlrun.core.episode import Episode
 from rlrun.core.rl_module import RLModuleSpec
@@ -27,12 +28,8 @@ from rlrun.replay.buffer import ReplayBuffer
 DATA_COLUMNS = 8
 
 
-class CQL(SAC):
+class CQL(OfflineSteps, SAC):
     learner_class = CQLLearner
-
-    def __init__(self, config: Any) -> None:
-        self.num_env_steps_trained_lifetime = 0
-        super().__init__(config)
 
     def _single_module_spec(self, obs_space: Any, act_space: Any, model: dict) -> RLModuleSpec:
         require_box_actions(act_space)  # before any runner or learner starts
@@ -67,26 +64,13 @@ class CQL(SAC):
             learners = self.replay_and_update(
                 dict.fromkeys(self.replays, updates), self.num_env_steps_trained_lifetime
             )
-        trained = int(sum(m.get("num_module_steps_trained", 0) for m in learners.values()))
-        self.num_env_steps_trained_lifetime += trained
+        trained = int(sum(m["num_module_steps_trained"] for m in learners.values()))
         self.sync_weights()
         return {
             "learners": learners,
-            "num_env_steps_trained": trained,
-            "num_env_steps_trained_lifetime": self.num_env_steps_trained_lifetime,
-            "num_env_steps_sampled": 0,
+            **self.trained(trained),
             "replay": {"size": len(self.replay), "capacity": self.replay.capacity},
         }
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["counters"]["num_env_steps_trained_lifetime"] = self.num_env_steps_trained_lifetime
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        trained = state["counters"].get("num_env_steps_trained_lifetime", 0)
-        self.num_env_steps_trained_lifetime = int(trained)
 
 
 def _in_module_units(episode: Episode, action_space: Any) -> Episode:

@@ -13,6 +13,7 @@ from typing import Any
 
 from rlrun.algorithms.algorithm import Algorithm
 from rlrun.algorithms.marwil.learner import MARWILLearner
+from rlrun.algorithms.offline_steps import OfflineSteps
 from rlrun.core import columns as C
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
@@ -21,13 +22,12 @@ from rlrun.offline import load_episodes
 from rlrun.offline.sampler import OfflineSampler
 
 
-class MARWIL(Algorithm):
+class MARWIL(OfflineSteps, Algorithm):
     learner_class = MARWILLearner
     # PPO's module: a policy head and a value head (BC leaves the value head untrained).
     default_module_class = "rlrun.algorithms.ppo.module:PPOModule"
 
     def __init__(self, config: Any) -> None:
-        self.num_env_steps_trained_lifetime = 0
         self._sampler: OfflineSampler | None = None
         super().__init__(config)
 
@@ -57,30 +57,13 @@ class MARWIL(Algorithm):
             with self.timer("offline_sampling_timer"):
                 rollouts = self.offline_sampler.sample(self.train_batch_size)
             with self.timer("learner_update_timer"):
-                updates.append(
-                    self.learner_group.update(rollouts, self.num_env_steps_trained_lifetime)
-                )
-            steps = sum(int(ro[C.MASK].sum()) for ro in rollouts)
-            trained += steps
-            self.num_env_steps_trained_lifetime += steps
+                # Schedules count the steps trained on before this update.
+                steps_so_far = self.num_env_steps_trained_lifetime + trained
+                updates.append(self.learner_group.update(rollouts, steps_so_far))
+            trained += sum(int(ro[C.MASK].sum()) for ro in rollouts)
         with self.timer("synch_weights"):
             self.sync_weights()
-        return {
-            "learners": _mean_per_module(updates),
-            "num_env_steps_sampled": 0,
-            "num_env_steps_trained": trained,
-            "num_env_steps_trained_lifetime": self.num_env_steps_trained_lifetime,
-        }
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["counters"]["num_env_steps_trained_lifetime"] = self.num_env_steps_trained_lifetime
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        trained = state["counters"].get("num_env_steps_trained_lifetime", 0)
-        self.num_env_steps_trained_lifetime = int(trained)
+        return {"learners": _mean_per_module(updates), **self.trained(trained)}
 
 
 def _mean_per_module(updates: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
