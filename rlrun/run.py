@@ -23,6 +23,7 @@ from rlrun.errors import ConfigError, RLRunError
 from rlrun.results import (
     ResultLoggers,
     create_trial_dir,
+    experiment_name,
     flatten,
     get_number,
     make_console,
@@ -170,7 +171,7 @@ def train(cfg: DictConfig, overrides: list[str], sweep: SweepTrial | None = None
     algo_name, env_id = config["algo"]["name"], config["env"]["id"]
     trial_dir = create_trial_dir(
         config["results_dir"],
-        sweep.experiment if sweep else config.get("name") or f"{algo_name}_{env_id}",
+        sweep.experiment if sweep else experiment_name(config),
         trial_name(
             algo_name,
             env_id,

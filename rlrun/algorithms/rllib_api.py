@@ -69,13 +69,15 @@ class RLlibAPI:
     def logdir(self: Algorithm) -> Path:
         """This algorithm's trial folder, <results_dir>/<name>/<trial>, made on first use."""
         if getattr(self, "_logdir", None) is None:
-            from rlrun.results.trial import create_trial_dir, trial_name
+            from rlrun.config.schema import RootConfig
+            from rlrun.results.trial import create_trial_dir, experiment_name, trial_name
 
-            algo, env = self.algo_config["name"], self.config["env"]["id"]
+            # A config built by hand may lack the top-level keys: the schema's default then.
+            results_dir = self.config.get("results_dir") or RootConfig.results_dir
             self._logdir = create_trial_dir(
-                self.config.get("results_dir") or "~/ray_results",
-                self.config.get("name") or f"{algo}_{env}",
-                trial_name(algo, env),
+                results_dir,
+                experiment_name(self.config),
+                trial_name(self.algo_config["name"], self.config["env"]["id"]),
             )
         return self._logdir
 

@@ -51,6 +51,11 @@ def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def is_text(v: Any) -> bool:
+    """A string with something in it (paths, names)."""
+    return isinstance(v, str) and v.strip() != ""
+
+
 def _is_attr_path(v: Any) -> bool:
     """Whether `v` is "pkg.module:Name", the form of user classes and functions in the config."""
     if not isinstance(v, str) or v.count(":") != 1:
@@ -100,7 +105,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "algo.model.load_state_path",
-        lambda v: isinstance(v, str) and v.strip() != "",
+        is_text,
         "a checkpoint folder (or its module/<id> folder) to start the module from, or null",
         nullable=True,
     ),
@@ -209,10 +214,7 @@ RULES: tuple[Rule, ...] = (
     # offline data
     Rule(
         "offline_data.input_",
-        lambda v: (
-            (isinstance(v, str) and v.strip() != "")
-            or (isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v))
-        ),
+        lambda v: is_text(v) or (isinstance(v, list) and bool(v) and all(is_text(x) for x in v)),
         "a folder or files of output= episodes (.jsonl, .parquet), a Minari dataset folder, "
         "minari:<dataset id>, a list of these, or null",
         nullable=True,
@@ -221,7 +223,7 @@ RULES: tuple[Rule, ...] = (
     # env
     Rule(
         "env.id",
-        lambda v: isinstance(v, str) and v.strip() != "",
+        is_text,
         "a Gymnasium id or pkg.module:Class",
     ),
     at_least("env.max_episode_steps", 1, integer=True, nullable=True),
@@ -292,7 +294,7 @@ RULES: tuple[Rule, ...] = (
     # ray
     Rule(
         "ray.address",
-        lambda v: isinstance(v, str) and v.strip() != "",
+        is_text,
         "auto, HOST:PORT of a running cluster's head, or null to start Ray here",
         nullable=True,
     ),
@@ -326,16 +328,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "name",
-        lambda v: isinstance(v, str) and v.strip() != "",
+        is_text,
         "a folder name, or null for <algo>_<env id>",
         nullable=True,
     ),
-    Rule("results_dir", lambda v: isinstance(v, str) and v.strip() != "", "a directory path"),
+    Rule("results_dir", is_text, "a directory path"),
     one_of("log_level", LOG_LEVELS),
     one_of("console", CONSOLES),
     Rule(
         "output",
-        lambda v: isinstance(v, str) and v.strip() != "",
+        is_text,
         "a directory for the sampled episodes, or null for none",
         nullable=True,
     ),

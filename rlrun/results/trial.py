@@ -68,6 +68,12 @@ def trial_name(
     return "_".join(parts)
 
 
+def experiment_name(config: Mapping[str, Any]) -> str:
+    """A run's experiment folder under results_dir: `name`, or "<algo>_<env id>" as Tune names
+    it ("PPO_CartPole-v1")."""
+    return config.get("name") or f"{config['algo']['name']}_{config['env']['id']}"
+
+
 def expand_path(path: str | os.PathLike[str]) -> Path:
     """`path` with `~` and `$VARS` expanded, made absolute (printed paths must work from any cwd)."""
     return Path(os.path.expandvars(os.path.expanduser(os.fspath(path)))).absolute()

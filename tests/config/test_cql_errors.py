@@ -7,28 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from rlrun import cli
+from tests.helpers.cli import cli_fails
 
 DATA = "tuned_examples/data/pendulum_sac_training"
 
 
-def fails(argv: list[str], capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    assert code == 2, out + err
-    assert "Traceback" not in out + err
-    for needle in needles:
-        assert needle in err, err
-    return err
-
-
 def test_cql_needs_input(capsys: pytest.CaptureFixture[str]):
-    fails(["train", "algo=cql", "env=Pendulum-v1"], capsys, "offline_data.input_=null",
+    cli_fails(["train", "algo=cql", "env=Pendulum-v1"], capsys, "offline_data.input_=null",
           "CQL learns from recorded episodes only")  # fmt: skip
 
 
 def test_discrete_actions_name_the_space(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    fails(
+    cli_fails(
         ["train", "algo=cql", "env=CartPole-v1", "offline_data.input_=tuned_examples/data/"
          "cartpole_expert", f"results_dir={tmp_path}"],
         capsys, "algo.name=CQL", "needs a Box action space", "Discrete(2)",
@@ -46,12 +36,12 @@ def test_discrete_actions_name_the_space(tmp_path: Path, capsys: pytest.CaptureF
     ],
 )
 def test_bad_settings(args: list[str], needles: list[str], capsys: pytest.CaptureFixture[str]):
-    fails(["train", "algo=cql", "env=Pendulum-v1", f"offline_data.input_={DATA}", *args],
+    cli_fails(["train", "algo=cql", "env=Pendulum-v1", f"offline_data.input_={DATA}", *args],
           capsys, *needles)  # fmt: skip
 
 
 def test_data_of_another_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    fails(
+    cli_fails(
         ["train", "algo=cql", "env=MountainCarContinuous-v0", f"offline_data.input_={DATA}",
          f"results_dir={tmp_path}"],
         capsys, "offline_data.input_", "observation space",

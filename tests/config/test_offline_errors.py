@@ -8,24 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from rlrun import cli
+from tests.helpers.cli import cli_fails
 
 DATA = "tuned_examples/data/cartpole_expert"
 
 
-def fails(argv: list[str], capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    assert code == 2, out + err
-    assert "Traceback" not in out + err
-    for needle in needles:
-        assert needle in err, err
-    return err
-
-
 @pytest.mark.parametrize("algo", ["bc", "marwil"])
 def test_an_offline_algorithm_needs_input(algo: str, capsys: pytest.CaptureFixture[str]):
-    fails(["train", f"algo={algo}"], capsys, "offline_data.input_=null",
+    cli_fails(["train", f"algo={algo}"], capsys, "offline_data.input_=null",
           f"{algo.upper()} learns from recorded episodes only")  # fmt: skip
 
 
@@ -41,19 +31,19 @@ def test_an_offline_algorithm_needs_input(algo: str, capsys: pytest.CaptureFixtu
     ],
 )
 def test_bad_settings(args: list[str], needles: list[str], capsys: pytest.CaptureFixture[str]):
-    fails(["train", f"offline_data.input_={DATA}", *args], capsys, *needles)
+    cli_fails(["train", f"offline_data.input_={DATA}", *args], capsys, *needles)
 
 
 def test_missing_and_empty_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     missing = tmp_path / "nope"
-    fails(["train", "algo=bc", f"offline_data.input_={missing}", f"results_dir={tmp_path}"],
+    cli_fails(["train", "algo=bc", f"offline_data.input_={missing}", f"results_dir={tmp_path}"],
           capsys, f"offline_data.input_={missing}", "does not exist")  # fmt: skip
-    fails(["train", "algo=bc", f"offline_data.input_={tmp_path}", f"results_dir={tmp_path}"],
+    cli_fails(["train", "algo=bc", f"offline_data.input_={tmp_path}", f"results_dir={tmp_path}"],
           capsys, "holds no .jsonl or .parquet files")  # fmt: skip
 
 
 def test_data_of_another_env_names_both_spaces(tmp_path: Path, capsys):
-    err = fails(
+    err = cli_fails(
         ["train", "algo=bc", "env=Pendulum-v1", f"offline_data.input_={DATA}",
          f"results_dir={tmp_path}"],
         capsys, "observation space", "the data has shape (4,)", "Box(",
@@ -66,10 +56,10 @@ def test_a_corrupt_file_names_the_file_and_line(tmp_path: Path, capsys):
     good = {"observations": [[0, 0, 0, 0], [0, 0, 0, 0]], "actions": [0], "rewards": [1.0],
             "terminated": True, "truncated": False}  # fmt: skip
     bad.write_text(json.dumps(good) + "\n{oops\n")
-    fails(["train", "algo=bc", f"offline_data.input_={bad}", f"results_dir={tmp_path}"],
+    cli_fails(["train", "algo=bc", f"offline_data.input_={bad}", f"results_dir={tmp_path}"],
           capsys, f"{bad} line 2 is not JSON")  # fmt: skip
 
 
 def test_evaluate_output_format_is_checked(tmp_path: Path, capsys):
-    fails(["evaluate", f"checkpoint={tmp_path}", "output=x", "output_format=xml"], capsys,
+    cli_fails(["evaluate", f"checkpoint={tmp_path}", "output=x", "output_format=xml"], capsys,
           "output_format=xml", "json, parquet")  # fmt: skip

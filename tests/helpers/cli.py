@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
@@ -58,3 +59,17 @@ class Run:
 
 def train(results_dir: Path, *args: str) -> subprocess.Popen:
     return start("train", f"results_dir={results_dir}", *SMALL, *args)
+
+
+def cli_fails(argv: list[str], capsys: Any, *needles: str) -> str:
+    """`rlrun <argv>` in this process (no torch import per run) must be a user error: exit code
+    2, no traceback, every needle in stderr. Returns stderr."""
+    from rlrun import cli
+
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert "Traceback" not in out + err
+    for needle in needles:
+        assert needle in err, err
+    return err
