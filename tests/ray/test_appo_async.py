@@ -68,7 +68,12 @@ def _train(args: list[str], results_dir: Path) -> list[dict]:
     return [json.loads(line) for line in result_file.read_text().splitlines()]
 
 
+# Left out of `make test`: with asynchronous runners the data each update sees depends on timing,
+# and at seed 0 about one run in four stalls below 300 within the budget (measured 2026-12-05:
+# 1 of 3 and 1 of 5 local runs, one CI run). Policy lag and the sync counters are checked in
+# `make test` by the tests above; this one stays as the learning check, run with -m long.
 @pytest.mark.slow
+@pytest.mark.long
 def test_appo_learns_cartpole_on_two_async_runners(tmp_path: Path):
     results = _train(
         [
