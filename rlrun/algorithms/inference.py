@@ -122,7 +122,7 @@ class Inference:
         )
         with torch.no_grad():
             module_obs = tree.as_batch(runner.module_observation_space, x)
-            action, _, state_out = act(runner.module, module_obs, state_in, explore)
+            action, _, state_out, _ = act(runner.module, module_obs, state_in, explore)
         self._single_action_prev = action
         a = runner.module_to_env(action)[0]
         a = int(a) if np.ndim(a) == 0 else a

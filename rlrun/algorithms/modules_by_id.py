@@ -189,7 +189,7 @@ class ModulesById:
             batch = tree.as_batch(
                 module.observation_space, tree.batch_of_one(module.observation_space, obs)
             )
-            action, _, state_out = act(module, batch, state_in, explore)
+            action, _, state_out, _ = act(module, batch, state_in, explore)
         to_env = build_module_to_env(module.action_space, module.action_dist_cls)
         a = to_env(action)[0]
         a = int(a) if np.ndim(a) == 0 else a

@@ -31,8 +31,9 @@ from rlrun.env.rollout import Rollout
 
 def act(
     module: RLModule, obs: Any, state: Any, explore: bool
-) -> tuple[np.ndarray, torch.Tensor, Any]:
-    """One forward pass for a batch of module inputs: (actions, action_dist_inputs, state out).
+) -> tuple[np.ndarray, torch.Tensor, Any, torch.Tensor | None]:
+    """One forward pass for a batch of module inputs: (actions, action_dist_inputs, state out,
+    values), values being the module's V(s) where its forward returned them, else None.
 
     The one place observations become actions: sampling, evaluation and
     `Algorithm.compute_single_action` all come through here. Exploration samples from
@@ -47,12 +48,14 @@ def act(
         batch[C.STATE_IN] = state
     out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
     dist_inputs = out[C.ACTION_DIST_INPUTS]
+    values = out.get(C.VF_PREDS)  # optional: only modules for which it is free return it
     if state is not None:
         dist_inputs = dist_inputs.squeeze(1)
         state = out[C.STATE_OUT]
+        values = None if values is None else values.squeeze(1)
     dist = module.action_dist_cls(dist_inputs)
     actions = dist.sample() if explore else dist.to_deterministic().sample()
-    return actions.numpy(), dist_inputs, state
+    return actions.numpy(), dist_inputs, state, values
 
 
 def load_weights(
@@ -158,11 +161,11 @@ class EnvRunner:
 
     # --- the act step ------------------------------------------------------------------------
 
-    def act(self, obs: Any, explore: bool) -> tuple[np.ndarray, torch.Tensor]:
-        """`act` (below) with this runner's module and per-sub-env state, which it advances."""
+    def act(self, obs: Any, explore: bool) -> tuple[np.ndarray, torch.Tensor, torch.Tensor | None]:
+        """`act` (above) with this runner's module and per-sub-env state, which it advances."""
         assert self.module is not None, "acting needs a module"
-        actions, dist_inputs, self._state = act(self.module, obs, self._state, explore)
-        return actions, dist_inputs
+        actions, dist_inputs, self._state, values = act(self.module, obs, self._state, explore)
+        return actions, dist_inputs, values
 
     def _reset_state(self, starts: np.ndarray) -> None:
         """Recurrent modules: sub-envs in `starts` begin episodes from the initial state."""
@@ -211,6 +214,7 @@ class EnvRunner:
         trunc_buf = np.empty((T, n), bool)
         valid_buf = np.empty((T, n), bool)
         dist_buf: np.ndarray | None = None
+        vf_buf: np.ndarray | None = None  # V(s) where the module's forward gave it
         state_buf = None
         if self.stateful:
             state_buf = {k: np.empty((T, n, *v.shape), np.float32)
@@ -229,11 +233,16 @@ class EnvRunner:
                     for k, v in self._state.items():
                         state_buf[k][t] = v.numpy()
                 # The buffer's row: the observation in its column dtype, without a copy.
-                actions, dist_inputs = self.act(obs_buf[t] if plain else tree.index(obs_buf, t),
-                                                explore)  # fmt: skip
+                actions, dist_inputs, values = self.act(
+                    obs_buf[t] if plain else tree.index(obs_buf, t), explore
+                )
                 if dist_buf is None:
                     dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
+                    if values is not None:
+                        vf_buf = np.empty((T, n), np.float32)
                 dist_buf[t] = dist_inputs.numpy()
+                if vf_buf is not None:
+                    vf_buf[t] = values.float().numpy()
                 act_buf[t] = actions
                 env_actions = to_env(actions)
                 raw_obs, rewards, terminated, truncated, infos = self.env.step(env_actions)
@@ -264,6 +273,8 @@ class EnvRunner:
         }
         if state_buf is not None:
             data[C.STATE_IN] = state_buf
+        if vf_buf is not None:
+            data[C.VF_PREDS] = vf_buf
         finished_returns, finished_lengths = book.pop_finished()
         rollout = Rollout(
             data,
@@ -327,7 +338,7 @@ class EnvRunner:
         space = self.module_observation_space
         with torch.no_grad():
             while (done_count < quota).any():
-                actions, _ = self.act(tree.as_batch(space, obs), self.explore)
+                actions, _, _ = self.act(tree.as_batch(space, obs), self.explore)
                 env_actions = self.module_to_env(actions)
                 raw, r, term, trunc, infos = self.env.step(env_actions)
                 valid = ~prev_done

@@ -20,9 +20,10 @@ from rlrun.core import tree
 
 @dataclass
 class Rollout:
-    # OBS, ACTIONS, REWARDS, TERMINATEDS, TRUNCATEDS, MASK, ACTION_DIST_INPUTS and, for
-    # recurrent modules, STATE_IN (the state each row's forward pass started from). OBS (and
-    # STATE_IN) are trees: a Dict/Tuple observation is a dict/tuple of [T, N, ...] arrays.
+    # OBS, ACTIONS, REWARDS, TERMINATEDS, TRUNCATEDS, MASK, ACTION_DIST_INPUTS; for
+    # recurrent modules STATE_IN (the state each row's forward pass started from); VF_PREDS
+    # where the module's acting forward returned values. OBS (and STATE_IN) are trees: a
+    # Dict/Tuple observation is a dict/tuple of [T, N, ...] arrays.
     data: dict[str, Any]
     bootstrap_obs: Any  # [N, ...] tree: the observation after the last step, to value the tail
     # Recurrent modules: the state after the last step (what bootstrap_obs is valued from).

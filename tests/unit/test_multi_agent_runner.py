@@ -102,10 +102,10 @@ class Scripted:
         self.real = runner_mod.act
 
     def __call__(self, module: Any, obs: Any, state: Any, explore: bool) -> Any:
-        actions, dist_inputs, state_out = self.real(module, obs, state, explore)
+        actions, dist_inputs, state_out, values = self.real(module, obs, state, explore)
         a = self.script[self.calls % len(self.script)]
         self.calls += 1
-        return np.full_like(actions, a), dist_inputs, state_out
+        return np.full_like(actions, a), dist_inputs, state_out, values
 
 
 @pytest.fixture

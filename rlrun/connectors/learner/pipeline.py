@@ -3,7 +3,11 @@
 A pipeline of small steps, each with one job, run on every fragment of one module:
   1. the user's learner pieces (`connectors.learner`, e.g. reward shaping), on [T, N] columns;
   2. values: V of every observation and of the bootstrap observation, with the learner's
-     module (one batched forward; recurrent modules over their stored states);
+     module (one batched forward; recurrent modules over their stored states). Values the
+     runner's module returned while acting (a `vf_preds` column: PPO with vf_share_layers)
+     are taken as they are, and only the bootstrap observation is valued: in synchronous
+     training the runner acted with the learner's weights. A user piece that changes
+     observations should drop that column;
   3. advantages and value targets (GAE, rlrun.connectors.learner.gae.compute_gae);
   4. the layout the loss wants: rows [T*N] for feed-forward modules, or zero-padded
      `max_seq_len` sequences [B, L] with `state_in` at each start for recurrent ones.
@@ -107,15 +111,22 @@ class OnPolicyLearnerPipeline(RolloutPipeline):
         self, module: RLModule, ro: Rollout, data: dict[str, Any], device: torch.device
     ) -> TensorDict:
         T, N = ro.num_steps, ro.num_envs
-        flat_obs = tree.reshape_lead(data[C.OBS], 2, (T * N,))
-        obs = tree.concat([flat_obs, ro.bootstrap_obs])
-        with torch.no_grad():
-            v = module.compute_values({C.OBS: tree.to_torch(obs, device)}).cpu().numpy()
-        values, boot = v[: T * N].reshape(T, N), v[T * N :]
+        if C.VF_PREDS in data:
+            values = data[C.VF_PREDS]
+            boot = self._values(module, ro.bootstrap_obs, device)
+        else:
+            flat_obs = tree.reshape_lead(data[C.OBS], 2, (T * N,))
+            v = self._values(module, tree.concat([flat_obs, ro.bootstrap_obs]), device)
+            values, boot = v[: T * N].reshape(T, N), v[T * N :]
         adv, targets = self._gae(data, values, boot)
         cols = {k: data[k] for k in _KEPT if k in data}
         cols.update({C.VF_PREDS: values, C.ADVANTAGES: adv, C.VALUE_TARGETS: targets})
         return {k: tree.reshape_lead(v, 2, (T * N,)) for k, v in cols.items()}
+
+    @staticmethod
+    def _values(module: RLModule, obs: Any, device: torch.device) -> np.ndarray:
+        with torch.no_grad():
+            return module.compute_values({C.OBS: tree.to_torch(obs, device)}).float().cpu().numpy()
 
     def _gae(
         self, data: dict[str, Any], values: np.ndarray, boot: np.ndarray

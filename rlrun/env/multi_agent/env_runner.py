@@ -182,7 +182,7 @@ class MultiAgentEnvRunner:
             state = None
             if self._initial[module_id] is not None:
                 state = {k: torch.stack([ln.state[k] for ln in lanes]) for k in lanes[0].state}
-            actions, dist_inputs, state_out = act(self.module[module_id], obs, state, explore)
+            actions, dist_inputs, state_out, _ = act(self.module[module_id], obs, state, explore)
             to_env = _env_actions(self._to_env[module_id](actions))
             dist = dist_inputs.numpy()
             record = self._record and module_id in self._recorded
