@@ -4,6 +4,7 @@ saves and restores. An algorithm subclass provides its learner class, its defaul
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import random
@@ -21,6 +22,8 @@ from rlrun.algorithms.modules_by_id import ModulesById
 from rlrun.algorithms.rllib_api import RLlibAPI, checkpoint_path
 from rlrun.callbacks.driver import DriverCallbacks
 from rlrun.cluster import check_resources, init_ray, needs_ray
+from rlrun.config.schema import LearnerConfig
+from rlrun.config.sections import algo_section, typed
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.learner import Learner
@@ -41,7 +44,9 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
     def __init__(self, config: Any) -> None:
         self.config: dict[str, Any] = _complete_sections(_to_plain(config))
         cfg = self.config
-        self.algo_config: dict[str, Any] = cfg["algo"]
+        # The algorithm's settings, typed by its schema (PPOSchema, ...): what its learners
+        # and training step read. `config` stays the plain tree users see and checkpoints keep.
+        self.algo_config: Any = algo_section(cfg["algo"])
         torch.set_num_threads(int(cfg["learner"]["torch_num_threads"]))
         self.seed: int | None = cfg.get("seed")
         if self.seed is not None:
@@ -75,21 +80,22 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
             self._env_obs_space,
             self.seed,
         )
-        learner_cfg = {
-            **cfg["learner"],
-            "_connectors_learner": runner_cfg["_connectors"].get("learner") or [],
-        }
         learner_cls: Any = self.learner_class
-        if self.algo_config["learner_class"]:
+        if self.algo_config.learner_class:
             from rlrun.algorithms.registry import _subclass
 
             learner_cls = _subclass(
-                "algo.learner_class", self.algo_config["learner_class"], self.learner_class
+                "algo.learner_class", self.algo_config.learner_class, self.learner_class
             )
         if self.is_multi_agent:
             learner_cls = functools.partial(MultiAgentLearner, self.learner_class)
         self.learner_group = LearnerGroup(
-            learner_cls, self.algo_config, learner_cfg, self.module_spec, self.seed
+            learner_cls,
+            self.algo_config,
+            typed(LearnerConfig, cfg["learner"]),
+            self.module_spec,
+            self.seed,
+            learner_pieces=runner_cfg["_connectors"]["learner"],
         )
         self._load_module_checkpoints()
         self.evaluator: Evaluator | None = None
@@ -128,15 +134,15 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
         """The `connectors` section, plus the previous-action/reward piece that
         `algo.model.lstm_use_prev_action` / `lstm_use_prev_reward` stand for."""
         connectors = dict(self.config["connectors"])
-        model = self.algo_config["model"]
-        if model["use_lstm"] and (model["lstm_use_prev_action"] or model["lstm_use_prev_reward"]):
+        model = self.algo_config.model
+        if model.use_lstm and (model.lstm_use_prev_action or model.lstm_use_prev_reward):
             piece = {
                 "prev_actions_prev_rewards": {
-                    "n_prev_actions": int(model["lstm_use_prev_action"]),
-                    "n_prev_rewards": int(model["lstm_use_prev_reward"]),
+                    "n_prev_actions": int(model.lstm_use_prev_action),
+                    "n_prev_rewards": int(model.lstm_use_prev_reward),
                 }
             }
-            connectors["env_to_module"] = [*(connectors.get("env_to_module") or []), piece]
+            connectors["env_to_module"] = [*connectors["env_to_module"], piece]
         return connectors
 
     def _module_spec(self) -> RLModuleSpec | MultiRLModuleSpec:
@@ -174,11 +180,11 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
             check_encodable(obs_space, model, self.config["env"]["id"])
         return RLModuleSpec(module_class, obs_space, act_space, model)
 
-    def module_model_config(self, algo_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+    def module_model_config(self, algo_cfg: Any = None) -> dict[str, Any]:
         """What the module is built from: `algo.model` (of `algo_cfg`, one module's settings
         in a multi-agent run), plus what an algorithm's module also needs from its own
         settings (e.g. DQN's dueling heads)."""
-        return dict((self.algo_config if algo_cfg is None else algo_cfg)["model"])
+        return dataclasses.asdict((self.algo_config if algo_cfg is None else algo_cfg).model)
 
     @property
     def reward_threshold(self) -> float | None:
@@ -188,7 +194,7 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
     def train_batch_size(self) -> int:
         """Env steps per iteration: each learner's share times the number of learners."""
         n = max(1, int(self.config["learner"]["num_learners"]))
-        return int(self.algo_config["train_batch_size_per_learner"]) * n
+        return int(self.algo_config.train_batch_size_per_learner) * n
 
     def fragment_length(self) -> int:
         """Steps per sub-env per sample(): "auto" splits the train batch over all sub-envs."""

@@ -5,11 +5,13 @@ agent, copying weights between modules (self-play) and loading one from another 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import torch
 
+from rlrun.config.sections import algo_section
 from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
@@ -23,7 +25,7 @@ class ModulesById:
     `runner_config`, `_single_modules`, `_single_module_spec`, `module_model_config`."""
 
     config: dict[str, Any]
-    algo_config: dict[str, Any]
+    algo_config: Any  # the algorithm's schema dataclass
     module_spec: Any
     learner_group: Any
     runner_config: dict[str, Any]
@@ -41,11 +43,12 @@ class ModulesById:
             return self.module_spec.module_specs
         return {DEFAULT_MODULE_ID: self.module_spec}
 
-    @property
-    def algo_configs(self) -> dict[str, dict[str, Any]]:
-        """Each module's algorithm settings (per-module overrides applied)."""
+    @functools.cached_property
+    def algo_configs(self) -> dict[str, Any]:
+        """Each module's algorithm settings (per-module overrides applied), typed by the
+        algorithm's schema; the spec keeps them as plain (JSON-able) dicts."""
         if isinstance(self.module_spec, MultiRLModuleSpec):
-            return self.module_spec.algo_configs
+            return {mid: algo_section(c) for mid, c in self.module_spec.algo_configs.items()}
         return {DEFAULT_MODULE_ID: self.algo_config}
 
     @property
@@ -97,11 +100,11 @@ class ModulesById:
 
         sources: dict[str, tuple[str, str]] = {}
         for mid, cfg in self.algo_configs.items():
-            if cfg["model"]["load_state_path"]:
+            if cfg.model.load_state_path:
                 where = (
                     "algo.model" if not self.is_multi_agent else f"multi_agent.policies.{mid}.model"
                 )
-                sources[mid] = (cfg["model"]["load_state_path"], f"{where}.load_state_path")
+                sources[mid] = (cfg.model.load_state_path, f"{where}.load_state_path")
         if self.is_multi_agent:
             from rlrun.algorithms.multi_agent import policies_of
 
@@ -152,7 +155,7 @@ class ModulesById:
             obs_spaces,
             act_spaces,
             lambda o, a, algo_cfg: self._single_module_spec(
-                o, a, self.module_model_config(algo_cfg)
+                o, a, self.module_model_config(algo_section(algo_cfg))
             ),
         )
 

@@ -77,7 +77,7 @@ class RLlibAPI:
             self._logdir = create_trial_dir(
                 results_dir,
                 experiment_name(self.config),
-                trial_name(self.algo_config["name"], self.config["env"]["id"]),
+                trial_name(self.algo_config.name, self.config["env"]["id"]),
             )
         return self._logdir
 

@@ -1,16 +1,20 @@
-"""Config sections as components read them: every key present, each default from the schema.
+"""Config sections as components receive them: typed, every key present, defaults from the schema.
 
 A run's composed config always holds every key (Hydra checked it against the schema). Configs
-built by hand, in tests or from Python, may hold a few; `complete` fills the rest from the
-section's dataclass, so components read `cfg["key"]` and no default is written twice. Keys the
-schema does not know (the driver's private `_callbacks`, `_connectors`) pass through.
+built by hand, in tests or from Python, may hold a few. `typed` turns a section into its schema
+dataclass (nested sections too: `algo.model` becomes a ModelConfig), filling what is missing
+from the dataclass's defaults, so components read `cfg.key`, a typo is an AttributeError, and
+no default is written twice. `complete` does the same as a plain dict, for the places that
+stay plain: the root config an Algorithm shows and saves, and JSON-bound specs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def defaults(cls: type) -> dict[str, Any]:
@@ -18,10 +22,36 @@ def defaults(cls: type) -> dict[str, Any]:
     return dataclasses.asdict(cls())
 
 
-def complete(cls: type, section: Mapping[str, Any] | None) -> dict[str, Any]:
+def complete(cls: type, section: Mapping[str, Any] | Any | None) -> dict[str, Any]:
     """`section` over the defaults of its schema dataclass `cls`, nested sections (algo.model)
     merged key by key: a config saved before a key existed still gets its default."""
+    if dataclasses.is_dataclass(section) and not isinstance(section, type):
+        section = dataclasses.asdict(section)
     return _merge(defaults(cls), dict(section or {}))
+
+
+def typed(cls: type[T], section: Mapping[str, Any] | T | None) -> T:
+    """`section` as an instance of its schema dataclass `cls` (an instance of `cls` is returned
+    as it is). Keys the schema does not have are an error naming them: the composed configs
+    were checked by Hydra, so an unknown key here is a bug in the code that built the dict."""
+    if isinstance(section, cls):
+        return section
+    return _build(cls, complete(cls, section))
+
+
+def _build(cls: type[T], values: dict[str, Any]) -> T:
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no key(s) {unknown}; it has {sorted(fields)}")
+    probe = cls()
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(probe, name)
+        if dataclasses.is_dataclass(default) and isinstance(value, Mapping):
+            value = _build(type(default), dict(value))
+        kwargs[name] = value
+    return cls(**kwargs)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -32,3 +62,12 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def algo_section(section: Mapping[str, Any] | Any) -> Any:
+    """The `algo` section typed by its own algorithm's schema (the registry's, by `name`)."""
+    from rlrun.algorithms.registry import config_class
+
+    if dataclasses.is_dataclass(section) and not isinstance(section, type):
+        return section
+    return typed(config_class(section["name"]), section)

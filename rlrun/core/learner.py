@@ -11,13 +11,13 @@ Replay-based learners add `update_from_replay` (rlrun.algorithms.off_policy.lear
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from rlrun.config.schema import LearnerConfig
-from rlrun.config.sections import complete
+from rlrun.config.schema import AlgoConfig, LearnerConfig
+from rlrun.config.sections import algo_section, typed
 from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
@@ -39,11 +39,20 @@ class Learner:
     joint_backward: bool = False
 
     def __init__(
-        self, algo_cfg: dict[str, Any], learner_cfg: dict[str, Any], module_spec: RLModuleSpec
+        self,
+        algo_cfg: AlgoConfig | Mapping[str, Any],
+        learner_cfg: LearnerConfig | Mapping[str, Any],
+        module_spec: RLModuleSpec,
+        learner_pieces: Sequence[Any] = (),
     ) -> None:
-        self.config = algo_cfg
-        self.learner_config = learner_cfg = complete(LearnerConfig, learner_cfg)
-        self.device = self._pick_device(learner_cfg)
+        # The algorithm's schema dataclass (PPOSchema, ...) and the learner section, typed;
+        # plain dicts (tests, hand-built configs) are typed here, missing keys defaulted.
+        self.config: Any = algo_section(algo_cfg)
+        self.learner_config: LearnerConfig = typed(LearnerConfig, learner_cfg)
+        # `connectors.learner` specs; built by user_learner_pieces, in whichever process
+        # this learner lives (remote learners build their own).
+        self.learner_piece_specs = list(learner_pieces)
+        self.device = self._pick_device(self.learner_config)
         self.module: RLModule = module_spec.build().to(self.device)
         self.lr_schedules: dict[str, Schedule] = self.build_lr_schedules()
         self.optimizers: dict[str, Optimizer] = self.build_optimizers()
@@ -60,29 +69,26 @@ class Learner:
 
     def build_lr_schedules(self) -> dict[str, Schedule]:
         """One learning-rate schedule per optimizer, by the optimizer's name."""
-        return {DEFAULT: Schedule(self.config["lr"])}
+        return {DEFAULT: Schedule(self.config.lr)}
 
     def build_optimizers(self) -> dict[str, Optimizer]:
         """Optimizers by name. With several, `compute_loss` returns one loss per name, and each
         loss's gradients reach only its optimizer's parameters (e.g. SAC's actor, critic, alpha)."""
         # eps=1e-5 rather than 1e-8: the PPO implementations the paper's results come from use it.
         lr = self.lr_schedules[DEFAULT].value(0)
-        return {
-            DEFAULT: make_optimizer(self.module.parameters(), lr, self.config["optimizer"], 1e-5)
-        }
+        return {DEFAULT: make_optimizer(self.module.parameters(), lr, self.config.optimizer, 1e-5)}
 
     def build_learner_connector(self) -> Callable[..., TensorDict] | None:
         return None
 
     def user_learner_pieces(self) -> list[Any]:
-        """The `connectors.learner` pieces, which the Algorithm hands over in the learner's
-        config section (as `_connectors_learner`), built here so remote learners build theirs."""
-        specs = self.learner_config.get("_connectors_learner") or []
-        if not specs:
+        """The `connectors.learner` pieces the Algorithm handed over (`learner_pieces`), built
+        here so remote learners build theirs."""
+        if not self.learner_piece_specs:
             return []
         from rlrun.connectors.registry import build_learner_pieces
 
-        return build_learner_pieces(specs)
+        return build_learner_pieces(self.learner_piece_specs)
 
     def compute_loss_for_module(
         self, module_id: str, batch: TensorDict
@@ -112,8 +118,8 @@ class Learner:
         batches = self.learner_connector(self.module, rollouts, self.device)
         return self.update_from_batch(
             batches[self.module_id],
-            num_epochs=int(self.config["num_epochs"]),
-            minibatch_size=self.config["minibatch_size"],
+            num_epochs=int(self.config.num_epochs),
+            minibatch_size=self.config.minibatch_size,
         )
 
     def update_modules(
@@ -246,8 +252,8 @@ class Learner:
         params = [p for p in params if p.grad is not None]
         if not params:
             return torch.zeros((), device=self.device)
-        clip = self.config["grad_clip"]
-        by = self.config["grad_clip_by"]
+        clip = self.config.grad_clip
+        by = self.config.grad_clip_by
         grads = [p.grad for p in params]
         # Fused norms: torch.nn.utils.clip_grad_norm_'s wrappers cost more than the maths for
         # small networks, and off-policy learners clip after every step.
@@ -331,14 +337,14 @@ class Learner:
         pass
 
     @staticmethod
-    def _pick_device(learner_cfg: dict[str, Any]) -> torch.device:
-        if float(learner_cfg["num_gpus_per_learner"]) > 0:
+    def _pick_device(learner_cfg: LearnerConfig) -> torch.device:
+        if learner_cfg.num_gpus_per_learner > 0:
             if not torch.cuda.is_available():
                 from rlrun.errors import ConfigError
 
                 raise ConfigError(
                     "learner.num_gpus_per_learner",
-                    learner_cfg["num_gpus_per_learner"],
+                    learner_cfg.num_gpus_per_learner,
                     "asks for a GPU but torch sees none (torch.cuda.is_available() is False); use 0",
                 )
             return torch.device("cuda")

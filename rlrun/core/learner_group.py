@@ -8,14 +8,14 @@ on the whole batch. Algorithms call the same four methods either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlrun.config.schema import LearnerConfig
-from rlrun.config.sections import complete
+from rlrun.config.sections import typed
 from rlrun.core import tree
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout, shard_rollouts
@@ -25,23 +25,23 @@ class LearnerGroup:
     def __init__(
         self,
         learner_cls: Callable[..., Any],
-        algo_cfg: dict[str, Any],
-        learner_cfg: dict[str, Any],
+        algo_cfg: Any,
+        learner_cfg: LearnerConfig | Mapping[str, Any],
         module_spec: RLModuleSpec,
         seed: int | None = None,
+        learner_pieces: Sequence[Any] = (),
     ) -> None:
-        learner_cfg = complete(LearnerConfig, learner_cfg)
-        self.num_learners = int(learner_cfg["num_learners"])
+        learner_cfg = typed(LearnerConfig, learner_cfg)
+        self.num_learners = learner_cfg.num_learners
         self.local_learner: Any = None  # a Learner, or a MultiAgentLearner
         self.actors: list[Any] = []
+        args = (algo_cfg, learner_cfg, module_spec, list(learner_pieces))
         if self.num_learners == 0:
-            self.local_learner = learner_cls(algo_cfg, learner_cfg, module_spec)
+            self.local_learner = learner_cls(*args)
         else:
             from rlrun.core.remote_learner import start_learner_actors
 
-            self.actors = start_learner_actors(
-                learner_cls, algo_cfg, learner_cfg, module_spec, seed, self.num_learners
-            )
+            self.actors = start_learner_actors(learner_cls, args, seed, self.num_learners)
 
     def update(
         self, rollouts: list[Rollout], env_steps_lifetime: int

@@ -16,13 +16,14 @@ order, so each module's step is the one a single learner would take.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlrun.config.schema import LearnerConfig
-from rlrun.config.sections import complete
+from rlrun.config.sections import typed
 from rlrun.core.learner import Learner
 from rlrun.core.multi_rl_module import MultiRLModuleSpec, PrebuiltSpec, prefixed, split_weights
 from rlrun.core.rl_module import RLModule
@@ -35,12 +36,14 @@ class MultiAgentLearner:
     def __init__(
         self,
         learner_cls: type[Learner],
-        algo_cfg: dict[str, Any],
-        learner_cfg: dict[str, Any],
+        algo_cfg: Any,
+        learner_cfg: LearnerConfig | Mapping[str, Any],
         module_spec: MultiRLModuleSpec,
+        learner_pieces: Sequence[Any] = (),
     ) -> None:
         del algo_cfg  # each module's own settings are in module_spec.algo_configs
-        self.device = Learner._pick_device(complete(LearnerConfig, learner_cfg))
+        learner_cfg = typed(LearnerConfig, learner_cfg)
+        self.device = Learner._pick_device(learner_cfg)
         self.module_ids = module_spec.module_ids
         self.trainable = [m for m in self.module_ids if m in set(module_spec.trainable)]
         # Built together, so a MultiRLModule subclass can wire modules to share layers.
@@ -48,7 +51,7 @@ class MultiAgentLearner:
         self.learners: dict[str, Learner] = {}
         for mid in self.trainable:
             spec: Any = PrebuiltSpec(module_spec.module_specs[mid], multi[mid])
-            learner = learner_cls(module_spec.algo_configs[mid], learner_cfg, spec)
+            learner = learner_cls(module_spec.algo_configs[mid], learner_cfg, spec, learner_pieces)
             learner.module_id = mid
             self.learners[mid] = learner
         self.frozen: dict[str, RLModule] = {

@@ -18,8 +18,6 @@ import numpy as np
 import torch
 
 from rlrun.config.schema import LearnerConfig
-from rlrun.config.sections import complete
-from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.rollout import Rollout
 
 
@@ -27,17 +25,13 @@ class LearnerActor:
     """Holds one Learner in a Ray actor process."""
 
     def __init__(
-        self,
-        learner_cls: Callable[..., Any],
-        algo_cfg: dict[str, Any],
-        learner_cfg: dict[str, Any],
-        module_spec: RLModuleSpec,
-        seed: int | None,
+        self, learner_cls: Callable[..., Any], args: tuple[Any, ...], seed: int | None
     ) -> None:
-        torch.set_num_threads(int(complete(LearnerConfig, learner_cfg)["torch_num_threads"]))
+        """`args`: the learner's (algo section, LearnerConfig, module spec, learner pieces)."""
+        torch.set_num_threads(args[1].torch_num_threads)
         if seed is not None:
             torch.manual_seed(seed)
-        self.learner = learner_cls(algo_cfg, learner_cfg, module_spec)
+        self.learner = learner_cls(*args)
 
     def node_ip(self) -> str:
         import ray
@@ -85,25 +79,22 @@ class LearnerActor:
 
 def start_learner_actors(
     learner_cls: Callable[..., Any],
-    algo_cfg: dict[str, Any],
-    learner_cfg: dict[str, Any],
-    module_spec: RLModuleSpec,
+    args: tuple[Any, ...],
     seed: int | None,
     num_learners: int,
 ) -> list[Any]:
-    """Start the actors; with more than one, join them in one torch.distributed group."""
+    """Start the actors, each building `learner_cls(*args)`, args[1] being the LearnerConfig;
+    with more than one, join them in one torch.distributed group."""
     import ray
 
+    learner_cfg: LearnerConfig = args[1]
     cls = ray.remote(LearnerActor).options(
-        num_cpus=float(learner_cfg["num_cpus_per_learner"]),
-        num_gpus=float(learner_cfg["num_gpus_per_learner"]),
+        num_cpus=learner_cfg.num_cpus_per_learner,
+        num_gpus=learner_cfg.num_gpus_per_learner,
         max_restarts=0,
         enable_task_events=False,  # as the env runners': the GCS would keep every update call
     )
-    actors = [
-        cls.remote(learner_cls, algo_cfg, learner_cfg, module_spec, seed)
-        for _ in range(num_learners)
-    ]
+    actors = [cls.remote(learner_cls, args, seed) for _ in range(num_learners)]
     ips = ray.get([a.node_ip.remote() for a in actors])
     if num_learners > 1:
         one_node = len(set(ips)) == 1

@@ -85,7 +85,7 @@ def save_checkpoint(algo: Algorithm, path: Path) -> Path:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "rlrun_version": __version__,
-            "algorithm": algo.algo_config["name"],
+            "algorithm": algo.algo_config.name,
             "iteration": algo.iteration,
             "num_env_steps_sampled_lifetime": algo.num_env_steps_sampled_lifetime,
             "module_ids": list(specs),

@@ -546,6 +546,26 @@ def test_user_pieces_of_each_kind(user_module):
     )
 
 
+def test_learner_pieces_reach_the_learner_of_a_run(user_module):
+    import rlrun
+
+    algo = rlrun.build(
+        [
+            f"connectors.learner=[{{name:'{user_module}:RewardScale',scale:0.5}}]",
+            "algo.train_batch_size_per_learner=64",
+            "algo.minibatch_size=32",
+            "env_runner.num_envs_per_env_runner=2",
+        ]
+    )
+    try:
+        learner = algo.learner_group.local_learner
+        (piece,) = learner.learner_connector.user_pieces
+        assert type(piece).__name__ == "RewardScale" and piece.scale == 0.5
+        assert algo.train()["learners"]["default_policy"]["num_module_steps_trained"] > 0
+    finally:
+        algo.stop()
+
+
 @pytest.mark.parametrize(
     "kind, entry, says",
     [

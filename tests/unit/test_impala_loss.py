@@ -110,7 +110,7 @@ def test_appo_loss_by_hand():
     assert m["mean_kl_loss"].item() == pytest.approx(kl, rel=1e-6)
     expected = -(1.603125 + 1.19) / 2 + 0.5 * VF_LOSS - 0.01 * LOG2
     assert total.item() == pytest.approx(expected, rel=1e-6)
-    learner.config["use_kl_loss"] = True
+    learner.config.use_kl_loss = True
     total_kl, _ = learner.compute_loss(make_batch([0.8, 0.4, 0.5]))
     assert total_kl.item() == pytest.approx(expected + 1.0 * kl, rel=1e-6)
 

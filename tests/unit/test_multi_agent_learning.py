@@ -190,7 +190,7 @@ def test_per_module_settings():
     }
     algo = build(config(num_agents=3, **ma))
     try:
-        default_lr = algo.algo_config["lr"]
+        default_lr = algo.algo_config.lr
         assert default_lr not in (0.01, 0.02)
         result = algo.train()
         learners = result["learners"]
@@ -198,11 +198,8 @@ def test_per_module_settings():
         assert learners["p0"]["curr_lr"] == pytest.approx(0.01)
         assert learners["p1"]["curr_lr"] == pytest.approx(0.02)
         assert learners["p2"]["curr_lr"] == pytest.approx(default_lr)
-        assert algo.algo_configs["p0"]["model"]["fcnet_hiddens"] == [16]
-        assert (
-            algo.algo_configs["p2"]["model"]["fcnet_hiddens"]
-            == algo.algo_config["model"]["fcnet_hiddens"]
-        )
+        assert algo.algo_configs["p0"].model.fcnet_hiddens == [16]
+        assert algo.algo_configs["p2"].model.fcnet_hiddens == algo.algo_config.model.fcnet_hiddens
         sizes = {m: num_params(algo.get_module(m)) for m in ("p0", "p1", "p2")}
         assert sizes["p0"] < sizes["p1"] == sizes["p2"]
     finally:

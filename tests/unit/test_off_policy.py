@@ -46,7 +46,7 @@ def test_trains_and_reports(overrides, learner_keys):
         # An iteration replays training_intensity transitions per sampled step (summed over its
         # rounds; a fraction of a batch carries over).
         replayed = (
-            last["env_runners"]["num_env_steps_sampled"] * algo.algo_config["training_intensity"]
+            last["env_runners"]["num_env_steps_sampled"] * algo.algo_config.training_intensity
         )
         assert abs(learner["num_module_steps_trained"] - replayed) <= 32
         assert last["timers"]["learner_update_timer"] > 0.2 * last["time_this_iter_s"]

@@ -233,7 +233,7 @@ def learner_with_grads(clip, by: str):
     module.p3 = torch.nn.Parameter(torch.zeros(1))  # no grad: ignored
     module.p1.grad = torch.tensor([3.0, 4.0])
     module.p2.grad = torch.tensor([12.0])
-    return SimpleNamespace(module=module, config={"grad_clip": clip, "grad_clip_by": by})
+    return SimpleNamespace(module=module, config=PPOSchema(grad_clip=clip, grad_clip_by=by))
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from rlrun.core.masked import masked_mean
 class APPOLearner(IMPALALearner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kl_coeff = float(self.config["kl_coeff"])
+        self.kl_coeff = float(self.config.kl_coeff)
         self.target_module = copy.deepcopy(self.module).requires_grad_(False)
         self._updates_since_target = 0
         self.num_target_updates = 0
@@ -52,15 +52,15 @@ class APPOLearner(IMPALALearner):
 
         # Eq. (7): the clipped surrogate on r = pi(a|s) / pi_target(a|s).
         ratio = (logp - target_logp).exp()
-        policy_loss, clip_fraction = clipped_surrogate(ratio, advantages, cfg["clip_param"], mask)
+        policy_loss, clip_fraction = clipped_surrogate(ratio, advantages, cfg.clip_param, mask)
 
         vf_loss = 0.5 * masked_mean((values - vs).pow(2), mask)
         entropy = masked_mean(dist.entropy(), mask)
         entropy_coeff = self.entropy_schedule.value(self.env_steps_lifetime)
         # Section 4 of the PPO paper: KL(pi_target || pi), a penalty whose coefficient adapts.
         kl = masked_mean(target_dist.kl(dist), mask)
-        total = policy_loss + cfg["vf_loss_coeff"] * vf_loss - entropy_coeff * entropy
-        if cfg["use_kl_loss"]:
+        total = policy_loss + cfg.vf_loss_coeff * vf_loss - entropy_coeff * entropy
+        if cfg.use_kl_loss:
             total = total + self.kl_coeff * kl
 
         return total, {
@@ -77,11 +77,11 @@ class APPOLearner(IMPALALearner):
         """After each batch's update: move the target network when due, adapt the KL
         coefficient (as PPO's)."""
         self._updates_since_target += 1
-        if self._updates_since_target >= int(self.config["target_network_update_freq"]):
+        if self._updates_since_target >= int(self.config.target_network_update_freq):
             self.update_target_network()
-        if self.config["use_kl_loss"]:
+        if self.config.use_kl_loss:
             self.kl_coeff = adapted_kl_coeff(
-                self.kl_coeff, metrics["mean_kl_loss"], self.config["kl_target"]
+                self.kl_coeff, metrics["mean_kl_loss"], self.config.kl_target
             )
         return {
             **super().after_update(metrics),
@@ -91,7 +91,7 @@ class APPOLearner(IMPALALearner):
 
     def update_target_network(self) -> None:
         """target <- tau * current + (1 - tau) * target."""
-        tau = float(self.config["tau"])
+        tau = float(self.config.tau)
         with torch.no_grad():
             current = self.module.state_dict()
             for name, target in self.target_module.state_dict().items():

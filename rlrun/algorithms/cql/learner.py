@@ -69,10 +69,10 @@ class CQLLearner(SACLearner):
         super().__init__(*args, **kwargs)
         require_box_actions(self.module.action_space)
         cfg = self.config
-        self.min_q_weight = float(cfg["min_q_weight"])
-        self.num_actions = int(cfg["num_actions"])
-        self.temperature = float(cfg["temperature"])
-        self.bc_iters = int(cfg["bc_iters"])
+        self.min_q_weight = float(cfg.min_q_weight)
+        self.num_actions = int(cfg.num_actions)
+        self.temperature = float(cfg.temperature)
+        self.bc_iters = int(cfg.bc_iters)
 
     def compute_loss_for_module(
         self, module_id: str, batch: TensorDict

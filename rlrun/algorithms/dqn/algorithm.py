@@ -12,7 +12,7 @@ class DQN(OffPolicyAlgorithm):
     learner_class = DQNLearner
     default_module_class = "rlrun.algorithms.dqn.module:DQNModule"
 
-    def module_model_config(self, algo_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+    def module_model_config(self, algo_cfg: Any = None) -> dict[str, Any]:
         cfg = self.algo_config if algo_cfg is None else algo_cfg
-        extras = {k: cfg[k] for k in ("dueling", "num_atoms", "v_min", "v_max")}
+        extras = {k: getattr(cfg, k) for k in ("dueling", "num_atoms", "v_min", "v_max")}
         return {**super().module_model_config(cfg), **extras}

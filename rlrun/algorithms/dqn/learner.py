@@ -28,7 +28,7 @@ from rlrun.core.schedules import Schedule
 class DQNLearner(OffPolicyLearner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.epsilon_schedule = Schedule(self.config["epsilon"])
+        self.epsilon_schedule = Schedule(self.config.epsilon)
         self.update_epsilon()  # the first weights sent to the env runners carry eps(0)
 
     def update_epsilon(self) -> torch.Tensor:
@@ -70,7 +70,7 @@ class DQNLearner(OffPolicyLearner):
         # td = Q(s, a) - y;  loss = mean_i w_i * rho(td_i), rho Huber (delta 1) or 0.5 td^2.
         # Huber: 0.5 td^2 for |td| <= 1, |td| - 0.5 beyond (Mnih et al. 2015's error clipping).
         td = q - y
-        if self.config["td_error_loss_fn"] == "huber":
+        if self.config.td_error_loss_fn == "huber":
             per_sample = F.huber_loss(td, torch.zeros_like(td), reduction="none", delta=1.0)
         else:
             per_sample = 0.5 * td.pow(2)
@@ -117,7 +117,7 @@ class DQNLearner(OffPolicyLearner):
 
     def _next_action(self, next_obs: torch.Tensor, q_next_target: torch.Tensor) -> torch.Tensor:
         """a* = argmax_a Q_online(s', a) with double Q, else argmax_a Q_target(s', a)."""
-        if self.config["double_q"]:
+        if self.config.double_q:
             return self.module.q_values(next_obs).argmax(dim=1)
         return q_next_target.argmax(dim=1)
 

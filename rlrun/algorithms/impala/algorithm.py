@@ -33,7 +33,7 @@ class IMPALA(Algorithm):
         with self.timer("learner_update_timer"):
             metrics = self.learner_group.update(rollouts, self.num_env_steps_sampled_lifetime)
         self._updates_since_broadcast += 1
-        if self._updates_since_broadcast >= int(self.algo_config["broadcast_interval"]):
+        if self._updates_since_broadcast >= int(self.algo_config.broadcast_interval):
             with self.timer("synch_weights"):
                 self.sync_weights()
         return {
@@ -57,7 +57,7 @@ class IMPALA(Algorithm):
         if not self.asynchronous:
             return super().sample_train_batch()
         frag = self.fragment_length()
-        in_flight = int(self.algo_config["max_requests_in_flight_per_env_runner"])
+        in_flight = int(self.algo_config.max_requests_in_flight_per_env_runner)
         rollouts: list[Rollout] = []
         rows = 0
         while rows < self.train_batch_size:

@@ -29,17 +29,15 @@ from rlrun.env.rollout import Rollout
 class IMPALALearner(Learner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.entropy_schedule = Schedule(self.config["entropy_coeff"])
+        self.entropy_schedule = Schedule(self.config.entropy_coeff)
         self.circular_buffer = CircularBuffer(
-            self.config["circular_buffer_num_batches"],
-            self.config["circular_buffer_iterations_per_batch"],
+            self.config.circular_buffer_num_batches,
+            self.config.circular_buffer_iterations_per_batch,
             seed=int(torch.initial_seed() % 2**32),
         )
 
     def build_learner_connector(self) -> TimeLinePipeline:
-        return TimeLinePipeline(
-            int(self.config["model"]["max_seq_len"]), self.user_learner_pieces()
-        )
+        return TimeLinePipeline(int(self.config.model.max_seq_len), self.user_learner_pieces())
 
     def update(self, rollouts: list[Rollout], env_steps_lifetime: int) -> dict[str, float]:
         """Add the fresh batch to the circular buffer, then train on each batch it holds."""
@@ -50,8 +48,8 @@ class IMPALALearner(Learner):
         runs = [
             self.update_from_batch(
                 b,
-                num_epochs=int(self.config["num_epochs"]),
-                minibatch_size=self.config["minibatch_size"],
+                num_epochs=int(self.config.num_epochs),
+                minibatch_size=self.config.minibatch_size,
             )
             for b in self.circular_buffer.draw()
         ]
@@ -80,7 +78,7 @@ class IMPALALearner(Learner):
         vf_loss = 0.5 * masked_mean((values - vs).pow(2), mask)
         entropy = masked_mean(dist.entropy(), mask)
         entropy_coeff = self.entropy_schedule.value(self.env_steps_lifetime)
-        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss - entropy_coeff * entropy
+        total = policy_loss + self.config.vf_loss_coeff * vf_loss - entropy_coeff * entropy
         return total, {
             "total_loss": total.detach(),
             "policy_loss": policy_loss.detach(),
@@ -109,9 +107,9 @@ class IMPALALearner(Learner):
             np.zeros(values.shape[0], np.float32),
             tm(batch[C.TERMINATEDS]),
             tm(batch[C.TRUNCATEDS]),
-            float(cfg["gamma"]),
-            float(cfg["vtrace_clip_rho_threshold"]),
-            float(cfg["vtrace_clip_pg_rho_threshold"]),
+            float(cfg.gamma),
+            float(cfg.vtrace_clip_rho_threshold),
+            float(cfg.vtrace_clip_pg_rho_threshold),
             mask=mask,
         )
         device = values.device

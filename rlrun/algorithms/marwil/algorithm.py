@@ -36,7 +36,7 @@ class MARWIL(OfflineSteps, Algorithm):
         if isinstance(spec, MultiRLModuleSpec):
             raise ConfigError(
                 "env.id", self.config["env"]["id"], f"is a multi-agent env; "
-                f"{self.algo_config['name']} learns from single-agent episodes only",
+                f"{self.algo_config.name} learns from single-agent episodes only",
             )  # fmt: skip
         return spec
 

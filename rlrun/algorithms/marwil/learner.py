@@ -24,7 +24,7 @@ class MARWILLearner(Learner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # c^2 of Eq. (6): the running mean of squared advantages that normalizes them.
-        start = float(self.config["moving_average_sqd_adv_norm_start"])
+        start = float(self.config.moving_average_sqd_adv_norm_start)
         self.moving_avg_sqd_adv_norm = torch.tensor(start, device=self.device)
 
     def build_learner_connector(self) -> OnPolicyLearnerPipeline:
@@ -41,7 +41,7 @@ class MARWILLearner(Learner):
         logp = dist.logp(batch[C.ACTIONS])
         metrics: TensorDict = {}
 
-        beta = float(cfg["beta"])
+        beta = float(cfg.beta)
         if beta == 0.0:
             # Behaviour cloning: every recorded action is imitated alike.
             weights: torch.Tensor | float = 1.0
@@ -55,7 +55,7 @@ class MARWILLearner(Learner):
             vf_loss = 0.5 * sqd_mean
             # Eq. (6): c^2 <- c^2 + rate (E[A^2] - c^2), then the weight exp(beta A / c),
             # a constant for the policy gradient.
-            rate = float(cfg["moving_average_sqd_adv_norm_update_rate"])
+            rate = float(cfg.moving_average_sqd_adv_norm_update_rate)
             self.moving_avg_sqd_adv_norm += rate * (
                 sqd_mean.detach() - self.moving_avg_sqd_adv_norm
             )
@@ -70,10 +70,10 @@ class MARWILLearner(Learner):
         # Algorithm 1: maximize E[w * log pi(a|s)] over the recorded (s, a); RLlib's optional
         # bonus on a Gaussian policy's log-std keeps it from collapsing onto the data.
         log_std_bonus: torch.Tensor | float = 0.0
-        if float(cfg["bc_logstd_coeff"]) > 0.0 and isinstance(dist, DiagGaussian):
-            log_std_bonus = float(cfg["bc_logstd_coeff"]) * dist.log_std.mean(-1)
+        if float(cfg.bc_logstd_coeff) > 0.0 and isinstance(dist, DiagGaussian):
+            log_std_bonus = float(cfg.bc_logstd_coeff) * dist.log_std.mean(-1)
         policy_loss = -masked_mean(weights * (logp + log_std_bonus), mask)
-        total = policy_loss + float(cfg["vf_coeff"]) * vf_loss
+        total = policy_loss + float(cfg.vf_coeff) * vf_loss
         metrics.update(total_loss=total.detach(), policy_loss=policy_loss.detach())
         return total, metrics
 

@@ -36,7 +36,7 @@ class OffPolicyAlgorithm(Algorithm):
             mid: self._make_replay(mid, num_runners * self.columns_per_runner)
             for mid in self.trainable_module_ids
         }
-        self.beta = Schedule(self.algo_config["replay"]["beta"])
+        self.beta = Schedule(self.algo_config.replay.beta)
         # Fractional batches owed by earlier rounds, per module.
         self._update_debt = dict.fromkeys(self.replays, 0.0)
 
@@ -44,18 +44,18 @@ class OffPolicyAlgorithm(Algorithm):
         self, module_id: str, num_columns: int, capacity: int | None = None
     ) -> ReplayBuffer:
         """The module's buffer: `replay.capacity` transitions unless `capacity` is given."""
-        rcfg = self.algo_configs[module_id]["replay"]
+        rcfg = self.algo_configs[module_id].replay
         spec = self.module_specs[module_id]
         act_space = spec.action_space
         return ReplayBuffer(
-            capacity=int(rcfg["capacity"] if capacity is None else capacity),
+            capacity=int(rcfg.capacity if capacity is None else capacity),
             num_columns=num_columns,
             obs_space=spec.observation_space,
             action_shape=tuple(act_space.shape),
             action_dtype=np.int64 if not act_space.shape else np.float32,
-            prioritized=bool(rcfg["prioritized"]),
-            alpha=float(rcfg["alpha"]),
-            eps=float(rcfg["eps"]),
+            prioritized=bool(rcfg.prioritized),
+            alpha=float(rcfg.alpha),
+            eps=float(rcfg.eps),
             seed=self.seed,
         )
 
@@ -75,18 +75,18 @@ class OffPolicyAlgorithm(Algorithm):
         envs = self.env_runner_group.num_envs_total
         if int(self.config["env_runner"]["num_env_runners"]):
             return max(
-                1, math.ceil(int(self.algo_config["min_sample_timesteps_per_iteration"]) / envs)
+                1, math.ceil(int(self.algo_config.min_sample_timesteps_per_iteration) / envs)
             )
-        steps_per_update = self._batch_size() / float(self.algo_config["training_intensity"])
+        steps_per_update = self._batch_size() / float(self.algo_config.training_intensity)
         return max(1, round(4 * steps_per_update / envs))
 
     def _batch_size(self, module_id: str | None = None) -> int:
         learners = max(1, int(self.config["learner"]["num_learners"]))
         cfg = self.algo_configs[module_id] if module_id else self.algo_config
-        return int(cfg["train_batch_size_per_learner"]) * learners
+        return int(cfg.train_batch_size_per_learner) * learners
 
     def training_step(self) -> dict[str, Any]:
-        target = int(self.algo_config["min_sample_timesteps_per_iteration"])
+        target = int(self.algo_config.min_sample_timesteps_per_iteration)
         sampled = sampled_env_steps = 0
         rounds: dict[str, list[dict[str, float]]] = {}
         while sampled < target:
@@ -98,7 +98,7 @@ class OffPolicyAlgorithm(Algorithm):
             sampled += self.count_steps(rollouts)
             sampled_env_steps += env_steps
             self.num_env_steps_sampled_lifetime += env_steps
-            if self.num_env_steps_sampled_lifetime >= int(self.algo_config["learning_starts"]):
+            if self.num_env_steps_sampled_lifetime >= int(self.algo_config.learning_starts):
                 with self.timer("learner_update_timer"):
                     m = self._replay_and_update(added)
                 if m:  # weights changed: the runners act with them from the next round
@@ -132,7 +132,7 @@ class OffPolicyAlgorithm(Algorithm):
         for mid, buf in self.replays.items():
             cfg = self.algo_configs[mid]
             batch_size = self._batch_size(mid)
-            self._update_debt[mid] += added[mid] * float(cfg["training_intensity"]) / batch_size
+            self._update_debt[mid] += added[mid] * float(cfg.training_intensity) / batch_size
             k = int(self._update_debt[mid])
             if k == 0 or len(buf) == 0:
                 continue
@@ -152,7 +152,7 @@ class OffPolicyAlgorithm(Algorithm):
             batch_size = self._batch_size(mid)
             buf = self.replays[mid]
             # One draw for all k batches: the buffer's per-call cost is most of a small batch's.
-            drawn = buf.sample(k * batch_size, int(cfg["n_step"]), float(cfg["gamma"]), beta)
+            drawn = buf.sample(k * batch_size, int(cfg.n_step), float(cfg.gamma), beta)
             batches[mid] = [
                 {
                     key: tree.index(v, slice(i * batch_size, (i + 1) * batch_size))

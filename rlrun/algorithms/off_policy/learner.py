@@ -22,7 +22,7 @@ class OffPolicyLearner(Learner):
         super().__init__(*args, **kwargs)
         self.last_target_update = 0  # env steps at the last target update
         # Per-sample TD errors go back only to a prioritized buffer, their one consumer.
-        self.wants_td_errors = bool(self.config["replay"]["prioritized"])
+        self.wants_td_errors = bool(self.config.replay.prioritized)
 
     def update_from_replay(
         self, batches: list[dict[str, np.ndarray]], env_steps_lifetime: int
@@ -60,9 +60,9 @@ class OffPolicyLearner(Learner):
         return {self.module_id: metrics}, {self.module_id: tds}
 
     def after_gradient_step(self) -> None:
-        freq = int(self.config["target_network_update_freq"])
+        freq = int(self.config.target_network_update_freq)
         if freq == 0 or self.env_steps_lifetime - self.last_target_update >= freq:
-            self.update_targets(float(self.config["tau"]))
+            self.update_targets(float(self.config.tau))
             self.last_target_update = self.env_steps_lifetime
 
     @torch.no_grad()

@@ -17,8 +17,8 @@ from rlrun.core.schedules import Schedule
 class PPOLearner(Learner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.entropy_schedule = Schedule(self.config["entropy_coeff"])
-        self.kl_coeff = float(self.config["kl_coeff"])
+        self.entropy_schedule = Schedule(self.config.entropy_coeff)
+        self.kl_coeff = float(self.config.kl_coeff)
 
     def build_learner_connector(self) -> OnPolicyLearnerPipeline:
         return OnPolicyLearnerPipeline.for_learner(self)
@@ -36,11 +36,11 @@ class PPOLearner(Learner):
 
         # Eq. (7): the clipped surrogate, on the probability ratio r_t = pi(a|s) / pi_old(a|s).
         advantages = batch[C.ADVANTAGES]
-        if cfg["normalize_advantages"] and advantages.numel() > 1:
+        if cfg.normalize_advantages and advantages.numel() > 1:
             mean, std = masked_mean(advantages, mask), masked_std(advantages, mask)
             advantages = (advantages - mean) / (std + 1e-8)
         ratio = (dist.logp(batch[C.ACTIONS]) - batch[C.ACTION_LOGP]).exp()
-        policy_loss, clip_fraction = clipped_surrogate(ratio, advantages, cfg["clip_param"], mask)
+        policy_loss, clip_fraction = clipped_surrogate(ratio, advantages, cfg.clip_param, mask)
 
         # Value loss 0.5 (V - target)^2, optionally clipped around the sampling-time value (as
         # in the PPO authors' baselines code): the update may not move V further than
@@ -48,12 +48,12 @@ class PPOLearner(Learner):
         # instead, so a sample whose error is beyond it adds no value gradient.
         values, targets = out[C.VF_PREDS], batch[C.VALUE_TARGETS]
         squared = (values - targets).pow(2)
-        if cfg["vf_clip_param"] is not None:
+        if cfg.vf_clip_param is not None:
             old = batch[C.VF_PREDS]
-            clipped = old + (values - old).clamp(-cfg["vf_clip_param"], cfg["vf_clip_param"])
+            clipped = old + (values - old).clamp(-cfg.vf_clip_param, cfg.vf_clip_param)
             squared = torch.max(squared, (clipped - targets).pow(2))
-        if cfg.get("vf_loss_clip") is not None:
-            squared = squared.clamp(max=float(cfg["vf_loss_clip"]))
+        if cfg.vf_loss_clip is not None:
+            squared = squared.clamp(max=float(cfg.vf_loss_clip))
         vf_loss = 0.5 * masked_mean(squared, mask)
 
         # Eq. (9): entropy bonus.
@@ -62,8 +62,8 @@ class PPOLearner(Learner):
 
         # Section 4: KL(pi_old || pi) as a penalty whose coefficient adapts after each update.
         kl = masked_mean(old_dist.kl(dist), mask)
-        total = policy_loss + cfg["vf_loss_coeff"] * vf_loss - entropy_coeff * entropy
-        if cfg["use_kl_loss"]:
+        total = policy_loss + cfg.vf_loss_coeff * vf_loss - entropy_coeff * entropy
+        if cfg.use_kl_loss:
             total = total + self.kl_coeff * kl
 
         with torch.no_grad():
@@ -82,9 +82,9 @@ class PPOLearner(Learner):
 
     def after_update(self, metrics: dict[str, float]) -> dict[str, float]:
         # Adaptive KL coefficient (Section 4): push KL toward kl_target.
-        if self.config["use_kl_loss"]:
+        if self.config.use_kl_loss:
             self.kl_coeff = adapted_kl_coeff(
-                self.kl_coeff, metrics["mean_kl_loss"], self.config["kl_target"]
+                self.kl_coeff, metrics["mean_kl_loss"], self.config.kl_target
             )
         return {
             "curr_kl_coeff": self.kl_coeff,

@@ -12,7 +12,7 @@ class SAC(OffPolicyAlgorithm):
     learner_class = SACLearner
     default_module_class = "rlrun.algorithms.sac.module:SACModule"
 
-    def module_model_config(self, algo_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+    def module_model_config(self, algo_cfg: Any = None) -> dict[str, Any]:
         cfg = self.algo_config if algo_cfg is None else algo_cfg
-        extras = {k: cfg[k] for k in ("initial_alpha", "twin_q")}
+        extras = {k: getattr(cfg, k) for k in ("initial_alpha", "twin_q")}
         return {**super().module_model_config(cfg), **extras}

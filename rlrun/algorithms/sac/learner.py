@@ -57,7 +57,7 @@ class SACLearner(OffPolicyLearner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.target_entropy = resolve_target_entropy(
-            self.config["target_entropy"], self.module.action_space
+            self.config.target_entropy, self.module.action_space
         )
 
     def _discrete_target(self, batch: TensorDict) -> torch.Tensor | float:
@@ -66,25 +66,25 @@ class SACLearner(OffPolicyLearner):
         state: the all-actions target would be out of reach where few are legal, and alpha
         would grow without end."""
         key = self.module.mask_key
-        if key is None or self.config["target_entropy"] != "auto":
+        if key is None or self.config.target_entropy != "auto":
             return self.target_entropy
         n_legal = legal_actions(batch[C.OBS][key]).sum(-1).float()
         return 0.98 * n_legal.log()
 
     @property
     def autotune_alpha(self) -> bool:
-        return bool(self.config["autotune_alpha"])
+        return bool(self.config.autotune_alpha)
 
     def build_lr_schedules(self) -> dict[str, Schedule]:
         names = ["actor", "critic"] + (["alpha"] if self.autotune_alpha else [])
-        return {name: Schedule(self.config[f"{name}_lr"]) for name in names}
+        return {name: Schedule(getattr(self.config, f"{name}_lr")) for name in names}
 
     def build_optimizers(self) -> dict[str, Optimizer]:
         """Adam for the policy, the critics and log(alpha). With autotune_alpha=False there is
         no alpha optimizer (and no alpha loss): log_alpha is frozen at log(initial_alpha)."""
         m = self.module
         lr = {name: s.value(0) for name, s in self.lr_schedules.items()}
-        opt = self.config["optimizer"]  # eps 1e-8 unless set: SAC's published settings'
+        opt = self.config.optimizer  # eps 1e-8 unless set: SAC's published settings'
         optimizers = {
             "actor": make_optimizer(m.pi.parameters(), lr["actor"], opt, 1e-8),
             "critic": make_optimizer(m.qs.parameters(), lr["critic"], opt, 1e-8),

@@ -91,12 +91,7 @@ class OnPolicyLearnerPipeline(RolloutPipeline):
     def for_learner(cls, learner: Any) -> OnPolicyLearnerPipeline:
         """The pipeline of a GAE-based learner (PPO, MARWIL) from its config section."""
         cfg = learner.config
-        return cls(
-            float(cfg["gamma"]),
-            float(cfg["lambda_"]),
-            int(cfg["model"]["max_seq_len"]),
-            learner.user_learner_pieces(),
-        )
+        return cls(cfg.gamma, cfg.lambda_, cfg.model.max_seq_len, learner.user_learner_pieces())
 
     def layout(
         self, module: RLModule, ro: Rollout, data: dict[str, Any], device: torch.device
