@@ -34,6 +34,7 @@ from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner_group import make_env_runner_group
 from rlrun.env.make_env import check_spaces, make_single_env, reward_threshold
 from rlrun.env.rollout import Rollout
+from rlrun.env.runner_config import RunnerConfig
 from rlrun.results.episode_writer import EpisodeWriter, episode_writer_for
 
 
@@ -57,11 +58,15 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
         # User callbacks are loaded (and fail) before any runner or Ray actor starts.
         self.callbacks = DriverCallbacks(cfg)
         # Each env runner imports the callback classes itself, for its episode hooks.
-        runner_cfg = {**cfg["env_runner"], "_connectors": self.connectors_config()}
-        if cfg["multi_agent"]["policy_mapping_fn"]:
-            runner_cfg["_policy_mapping_fn"] = cfg["multi_agent"]["policy_mapping_fn"]
-        if cfg.get("callbacks"):
-            runner_cfg["_callbacks"] = list(cfg["callbacks"])
+        runner_cfg = typed(
+            RunnerConfig,
+            {
+                **cfg["env_runner"],
+                "connectors": self.connectors_config(),
+                "callbacks": list(cfg.get("callbacks") or []),
+                "policy_mapping_fn": cfg["multi_agent"]["policy_mapping_fn"],
+            },
+        )
         self.runner_config = runner_cfg
         # compute_single_action's connectors and the last action it returned (built on first use).
         self._single_connectors: Any = None
@@ -95,7 +100,7 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
             typed(LearnerConfig, cfg["learner"]),
             self.module_spec,
             self.seed,
-            learner_pieces=runner_cfg["_connectors"]["learner"],
+            learner_pieces=runner_cfg.connectors.learner,
         )
         self._load_module_checkpoints()
         self.evaluator: Evaluator | None = None
@@ -158,7 +163,10 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
         check_spaces(obs_space, act_space)
         self._env_obs_space = obs_space
         pipeline = build_env_to_module(
-            self.config["env_runner"], self.runner_config["_connectors"], obs_space, act_space
+            self.runner_config.observation_filter,
+            self.runner_config.connectors.env_to_module,
+            obs_space,
+            act_space,
         )
         obs_space = pipeline.observation_space(obs_space)
         return self._single_module_spec(obs_space, act_space, self.module_model_config())

@@ -9,9 +9,11 @@ iteration (`parallel_to_training`), evaluating the weights that iteration starte
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -19,11 +21,12 @@ import numpy as np
 import torch
 
 from rlrun.callbacks.metrics_logger import MetricsLogger
-from rlrun.config.schema import EnvRunnerConfig, EvaluationConfig
-from rlrun.config.sections import complete
+from rlrun.config.schema import EvaluationConfig, FaultToleranceConfig
+from rlrun.config.sections import typed
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
+from rlrun.env.runner_config import RunnerConfig
 from rlrun.env.runners import make_env_runner
 
 log = logging.getLogger(__name__)
@@ -32,59 +35,56 @@ log = logging.getLogger(__name__)
 class Evaluator:
     def __init__(
         self,
-        eval_cfg: dict[str, Any],
+        eval_cfg: EvaluationConfig | Mapping[str, Any],
         env_cfg: dict[str, Any],
-        runner_cfg: dict[str, Any],
-        fault_cfg: dict[str, Any],
+        runner_cfg: RunnerConfig | Mapping[str, Any],
+        fault_cfg: FaultToleranceConfig | Mapping[str, Any],
         module_spec: RLModuleSpec,
         observation_space: gym.Space,
         seed: int | None,
     ) -> None:
-        eval_cfg = complete(EvaluationConfig, eval_cfg)
-        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
+        eval_cfg = typed(EvaluationConfig, eval_cfg)
+        runner_cfg = typed(RunnerConfig, runner_cfg)
+        fault_cfg = typed(FaultToleranceConfig, fault_cfg)
         self.cfg = eval_cfg
-        self.interval = int(eval_cfg["interval"])
-        self.parallel = bool(eval_cfg["parallel_to_training"])
+        self.interval = int(eval_cfg.interval)
+        self.parallel = bool(eval_cfg.parallel_to_training)
         # duration=auto (parallel only): evaluate for as long as the training step beside it
         # took the last time (measured from start() to collect()); the first time for 1 s.
-        self.auto = eval_cfg["duration"] == "auto"
-        self.by_episodes = eval_cfg["duration_unit"] == "episodes" and not self.auto
-        self.duration = 1 if self.auto else int(eval_cfg["duration"])
+        self.auto = eval_cfg.duration == "auto"
+        self.by_episodes = eval_cfg.duration_unit == "episodes" and not self.auto
+        self.duration = 1 if self.auto else int(eval_cfg.duration)
         self._seconds = 1.0
         # evaluation.config: {env: {...}, env_runner: {...}} over training's (RLlib's
         # evaluation_config); evaluation.env_config stays a shorthand for env.env_config.
-        overrides = eval_cfg["config"] or {}
+        overrides = eval_cfg.config or {}
         env = {
             **env_cfg,
             **(overrides.get("env") or {}),
             "env_config": {
                 **(env_cfg.get("env_config") or {}),
                 **((overrides.get("env") or {}).get("env_config") or {}),
-                **eval_cfg["env_config"],
+                **eval_cfg.env_config,
             },
         }
-        runner_cfg = {**runner_cfg, **(overrides.get("env_runner") or {})}
-        n_remote = int(eval_cfg["num_env_runners"])
-        num_envs = int(eval_cfg["num_envs_per_env_runner"] or runner_cfg["num_envs_per_env_runner"])
+        runner_over = overrides.get("env_runner") or {}
+        runner_cfg = dataclasses.replace(runner_cfg, **runner_over)
+        n_remote = eval_cfg.num_env_runners
+        num_envs = eval_cfg.num_envs_per_env_runner or runner_cfg.num_envs_per_env_runner
         if self.by_episodes:  # no more sub-envs than episodes each runner plays
             num_envs = max(1, min(num_envs, math.ceil(self.duration / max(1, n_remote))))
-        rcfg = {
-            **runner_cfg,
-            "explore": bool(
-                (overrides.get("env_runner") or {}).get("explore", eval_cfg["explore"])
-            ),
-            "num_envs_per_env_runner": num_envs,
-            **(
-                {"_policy_mapping_fn": eval_cfg["policy_mapping_fn"]}
-                if eval_cfg["policy_mapping_fn"]
-                else {}
-            ),
-            "_in_evaluation": True,  # env_runner.in_evaluation, for the user's episode hooks
-        }
+        rcfg = dataclasses.replace(
+            runner_cfg,
+            # evaluation.config.env_runner.explore wins over evaluation.explore
+            explore=bool(runner_over.get("explore", eval_cfg.explore)),
+            num_envs_per_env_runner=num_envs,
+            policy_mapping_fn=eval_cfg.policy_mapping_fn or runner_cfg.policy_mapping_fn,
+            in_evaluation=True,  # env_runner.in_evaluation, for the user's episode hooks
+        )
         # What episode hooks log in eval runners, reported as evaluation/env_runners/<key>.
         # Multi-agent runners log per-agent and per-module returns there too.
         multi_agent = isinstance(module_spec, MultiRLModuleSpec)
-        self.custom = MetricsLogger() if runner_cfg.get("_callbacks") or multi_agent else None
+        self.custom = MetricsLogger() if runner_cfg.callbacks or multi_agent else None
         # Far from the training seeds, so evaluation never replays training's episodes.
         eval_seed = None if seed is None else seed + 1_000_003
         self.local: Any = None  # an EnvRunner or a MultiAgentEnvRunner
@@ -101,7 +101,7 @@ class Evaluator:
                 eval_seed,
                 num_runners=n_remote,
                 update_filters=False,
-                num_cpus_per_runner=eval_cfg.get("num_cpus_per_env_runner"),
+                num_cpus_per_runner=eval_cfg.num_cpus_per_env_runner,
             )
         else:
             self.local = make_env_runner(
@@ -110,18 +110,18 @@ class Evaluator:
                 module_spec,
                 seed=eval_seed,
                 update_filters=False,
-                recreate_failed_sub_envs=bool(fault_cfg.get("restart_failed_sub_environments")),
+                recreate_failed_sub_envs=fault_cfg.restart_failed_sub_environments,
             )
         self._pending: tuple[list[Any], float] | None = None
         # evaluation.custom_evaluation_function (RLlib's name): fn(algorithm, evaluator) ->
         # the `evaluation` result section, in place of the built-in episodes.
         self.custom_function: Any = None
-        if eval_cfg["custom_evaluation_function"]:
+        if eval_cfg.custom_evaluation_function:
             from rlrun.callbacks.hooks import load_attr_path
 
             self.custom_function = load_attr_path(
                 "evaluation.custom_evaluation_function",
-                eval_cfg["custom_evaluation_function"],
+                eval_cfg.custom_evaluation_function,
                 "pkg.module:fn, fn(algorithm, evaluator) -> dict of metrics",
             )
 
@@ -210,7 +210,7 @@ class Evaluator:
         from rlrun.callbacks.hooks import failure
 
         t0 = time.perf_counter()
-        name = str(self.cfg["custom_evaluation_function"])
+        name = str(self.cfg.custom_evaluation_function)
         try:
             out = self.custom_function(algorithm, self)
         except Exception as e:

@@ -4,6 +4,7 @@ connectors and act step as sampling). A mixin of rlrun.algorithms.algorithm.Algo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,9 +39,13 @@ class Inference:
             env_cfg["_video_dir"] = str(video_dir)
             render_mode = "rgb_array"
         one_env = render_mode is not None
-        runner_cfg = {**self.runner_config, "explore": explore, "vectorize_mode": "sync"}
-        if self.config["evaluation"]["policy_mapping_fn"]:
-            runner_cfg["_policy_mapping_fn"] = self.config["evaluation"]["policy_mapping_fn"]
+        runner_cfg = dataclasses.replace(
+            self.runner_config,
+            explore=explore,
+            vectorize_mode="sync",
+            policy_mapping_fn=self.config["evaluation"]["policy_mapping_fn"]
+            or self.runner_config.policy_mapping_fn,
+        )
         seed = (self.seed or 0) + 1_000_003 if seed is None else seed
         runner = make_env_runner(
             env_cfg,
@@ -135,8 +140,8 @@ class Inference:
         (stacked frames, previous actions), the runner's filter statistics."""
         if self._single_connectors is None:
             self._single_connectors = build_env_to_module(
-                self.config["env_runner"],
-                self.runner_config["_connectors"],
+                self.runner_config.observation_filter,
+                self.runner_config.connectors.env_to_module,
                 runner.observation_space,
                 runner.action_space,
             )

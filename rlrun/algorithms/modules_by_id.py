@@ -28,7 +28,7 @@ class ModulesById:
     algo_config: Any  # the algorithm's schema dataclass
     module_spec: Any
     learner_group: Any
-    runner_config: dict[str, Any]
+    runner_config: Any  # rlrun.env.runner_config.RunnerConfig
     _possible_agents: list[Any]
     _env_obs_space: Any
     _single_modules: dict[str, tuple[Any, Any]]
@@ -128,7 +128,7 @@ class ModulesById:
             "is single-agent only for now: a multi-agent env's observations go to the modules "
             "as they are (a module may preprocess them itself, see docs/multi_agent.md)"
         )
-        pieces = self.runner_config["_connectors"].get("env_to_module")
+        pieces = self.runner_config.connectors.env_to_module
         if pieces:
             raise ConfigError("connectors.env_to_module", pieces, why)
         if self.config["env_runner"]["observation_filter"] != "NoFilter":

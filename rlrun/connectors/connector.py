@@ -8,7 +8,7 @@ or tuple of them for Dict/Tuple spaces. Every piece, built-in or a user's, imple
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -130,25 +130,20 @@ class ConnectorPipeline(Connector):
 
 
 def build_env_to_module(
-    runner_cfg: dict[str, Any],
-    connectors_cfg: dict[str, Any] | list[Any] | None,
+    observation_filter: str,
+    entries: Sequence[Any],
     obs_space: gym.Space,
     action_space: gym.Space | None,
 ) -> ConnectorPipeline:
-    """The env-to-module pipeline: `connectors.env_to_module` pieces in order, set up with the
-    spaces; `env_runner.observation_filter: MeanStdFilter` appends a filter at the end unless
-    the list has one. `connectors_cfg` is the `connectors` section, or the env_to_module list.
-    """
+    """The env-to-module pipeline: the `connectors.env_to_module` `entries` in order, set up
+    with the spaces; `observation_filter` (env_runner's) MeanStdFilter appends a filter at the
+    end unless the list has one."""
     from rlrun.connectors.mean_std_filter import MeanStdFilter
     from rlrun.connectors.registry import build_pieces, piece_key
     from rlrun.errors import ConfigError
 
-    if isinstance(connectors_cfg, dict):
-        entries = list(connectors_cfg.get("env_to_module") or [])
-    else:
-        entries = list(connectors_cfg or [])
-    built = build_pieces("env_to_module", entries)
-    if runner_cfg.get("observation_filter") == "MeanStdFilter" and not any(
+    built = build_pieces("env_to_module", list(entries))
+    if observation_filter == "MeanStdFilter" and not any(
         isinstance(p, MeanStdFilter) for _, p in built
     ):
         built.append(("mean_std_filter", MeanStdFilter()))

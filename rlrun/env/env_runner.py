@@ -7,6 +7,7 @@ raw speed of env + network (see benchmarks/sampler_efficiency.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -16,8 +17,7 @@ import torch
 from rlrun.callbacks.episode import Episode, EpisodeTracker
 from rlrun.callbacks.hooks import CallbackList
 from rlrun.callbacks.metrics_logger import MetricsLogger
-from rlrun.config.schema import EnvRunnerConfig
-from rlrun.config.sections import complete
+from rlrun.config.sections import typed
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
@@ -27,6 +27,7 @@ from rlrun.env.episode_book import EpisodeBook
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
 from rlrun.env.rollout import Rollout
+from rlrun.env.runner_config import RunnerConfig
 
 
 def act(
@@ -88,7 +89,7 @@ class EnvRunner:
     def __init__(
         self,
         env_cfg: dict[str, Any],
-        runner_cfg: dict[str, Any],
+        runner_cfg: RunnerConfig | Mapping[str, Any],
         module_spec: RLModuleSpec | None = None,
         seed: int | None = None,
         worker_index: int = 0,
@@ -97,28 +98,29 @@ class EnvRunner:
         update_filters: bool = True,
         recreate_failed_sub_envs: bool = False,
     ) -> None:
-        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
-        self.runner_cfg = runner_cfg
+        self.runner_cfg = runner_cfg = typed(RunnerConfig, runner_cfg)
         self.worker_index = worker_index
-        self.num_envs = int(num_envs or runner_cfg["num_envs_per_env_runner"])
+        self.num_envs = int(num_envs or runner_cfg.num_envs_per_env_runner)
         self.env = make_vector_env(
             env_cfg,
             self.num_envs,
-            runner_cfg["vectorize_mode"],
+            runner_cfg.vectorize_mode,
             render_mode,
             recreate_failed_sub_envs=recreate_failed_sub_envs,
         )
         self.observation_space: gym.Space = self.env.single_observation_space
         self.action_space: gym.Space = self.env.single_action_space
         check_spaces(self.observation_space, self.action_space)
-        self.explore = bool(runner_cfg["explore"])
+        self.explore = bool(runner_cfg.explore)
         self.update_filters = update_filters
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
         # The `connectors` section travels in runner_cfg (as callbacks do): every runner, local,
         # remote or evaluating, builds the same pipelines from it.
-        connectors = runner_cfg.get("_connectors") or {}
         self.env_to_module = build_env_to_module(
-            runner_cfg, connectors, self.observation_space, self.action_space
+            runner_cfg.observation_filter,
+            runner_cfg.connectors.env_to_module,
+            self.observation_space,
+            self.action_space,
         )
         # What the module sees, after connectors (e.g. stacked frames, previous actions).
         self.module_observation_space = self.env_to_module.observation_space(self.observation_space)
@@ -126,7 +128,7 @@ class EnvRunner:
         self.module_to_env = build_module_to_env(
             self.action_space,
             None if self.module is None else self.module.action_dist_cls,
-            connectors.get("module_to_env") or [],
+            runner_cfg.connectors.module_to_env,
         )
         # Recurrent modules: one state per sub-env, reset where an episode starts.
         self._initial_state: dict[str, torch.Tensor] = (
@@ -142,13 +144,13 @@ class EnvRunner:
         self._sub_env_failures: list[str] = []
         self.num_env_steps_lifetime = 0
         self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
-        # Callbacks (`callbacks=[...]`, passed in as runner_cfg["_callbacks"]): their episode
+        # Callbacks (`callbacks=[...]`, passed in as runner_cfg.callbacks): their episode
         # hooks, and what they log, shipped with each Rollout. Without episode hooks there is
         # no tracker and sampling pays one `is None` check per step.
-        self.in_evaluation = bool(runner_cfg.get("_in_evaluation"))
+        self.in_evaluation = runner_cfg.in_evaluation
         self.metrics = MetricsLogger()
         self.callbacks = CallbackList(
-            runner_cfg.get("_callbacks") or [],
+            runner_cfg.callbacks,
             "in the driver's env runner" if worker_index == 0 else f"in env runner {worker_index}",
         )
         self._tracker: EpisodeTracker | None = None

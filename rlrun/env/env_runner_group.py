@@ -8,18 +8,20 @@ sampling happens. Episode stats are kept here, in the driver, from what each Rol
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import gymnasium as gym
 import torch
 
 from rlrun.callbacks.hooks import CallbackFailed
-from rlrun.config.schema import EnvRunnerConfig, FaultToleranceConfig
-from rlrun.config.sections import complete
+from rlrun.config.schema import FaultToleranceConfig
+from rlrun.config.sections import typed
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.rollout import Rollout
+from rlrun.env.runner_config import RunnerConfig
 from rlrun.env.runners import make_env_runner
 from rlrun.errors import TrainingFailed
 
@@ -46,14 +48,14 @@ class RunnerGroup(Protocol):
 
 def make_env_runner_group(
     env_cfg: dict[str, Any],
-    runner_cfg: dict[str, Any],
-    fault_cfg: dict[str, Any],
+    runner_cfg: RunnerConfig | Mapping[str, Any],
+    fault_cfg: FaultToleranceConfig | Mapping[str, Any],
     module_spec: RLModuleSpec,
     observation_space: gym.Space,
     seed: int | None,
 ) -> RunnerGroup:
-    runner_cfg = complete(EnvRunnerConfig, runner_cfg)
-    if int(runner_cfg["num_env_runners"]) > 0:
+    runner_cfg = typed(RunnerConfig, runner_cfg)
+    if int(runner_cfg.num_env_runners) > 0:
         from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
 
         return RemoteEnvRunnerGroup(
@@ -78,21 +80,21 @@ class EnvRunnerGroup:
     def __init__(
         self,
         env_cfg: dict[str, Any],
-        runner_cfg: dict[str, Any],
-        fault_cfg: dict[str, Any],
+        runner_cfg: RunnerConfig | Mapping[str, Any],
+        fault_cfg: FaultToleranceConfig | Mapping[str, Any],
         module_spec: RLModuleSpec,
         seed: int | None,
     ) -> None:
-        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
-        fault_cfg = complete(FaultToleranceConfig, fault_cfg)
+        runner_cfg = typed(RunnerConfig, runner_cfg)
+        fault_cfg = typed(FaultToleranceConfig, fault_cfg)
         self._runner = make_env_runner(
             env_cfg,
             runner_cfg,
             module_spec,
             seed=seed,
-            recreate_failed_sub_envs=bool(fault_cfg["restart_failed_sub_environments"]),
+            recreate_failed_sub_envs=bool(fault_cfg.restart_failed_sub_environments),
         )
-        self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
+        self.stats = EpisodeStats(int(runner_cfg.metrics_num_episodes_for_smoothing))
         self.num_sub_env_restarts = 0
         self.weights_seq_no = 0  # syncs so far: the version of the weights the runner holds
 

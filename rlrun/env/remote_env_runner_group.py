@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import torch
 
 from rlrun.callbacks.hooks import raise_if_callback_failed
-from rlrun.config.schema import EnvRunnerConfig, FaultToleranceConfig
-from rlrun.config.sections import complete
+from rlrun.config.schema import FaultToleranceConfig
+from rlrun.config.sections import typed
 from rlrun.connectors.connector import ConnectorPipeline, build_env_to_module
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
@@ -32,6 +33,7 @@ from rlrun.env.env_runner_group import report_sub_env_failures
 from rlrun.env.episode_stats import EpisodeStats
 from rlrun.env.in_flight import InFlight
 from rlrun.env.rollout import Rollout
+from rlrun.env.runner_config import RunnerConfig
 from rlrun.env.runner_failures import RunnerFailures, describe_failure, failure_cause
 from rlrun.env.runners import make_env_runner
 from rlrun.errors import TrainingFailed
@@ -74,8 +76,8 @@ class RemoteEnvRunnerGroup(RunnerFailures):
     def __init__(
         self,
         env_cfg: dict[str, Any],
-        runner_cfg: dict[str, Any],
-        fault_cfg: dict[str, Any],
+        runner_cfg: RunnerConfig | Mapping[str, Any],
+        fault_cfg: FaultToleranceConfig | Mapping[str, Any],
         module_spec: RLModuleSpec,
         observation_space: gym.Space,
         seed: int | None,
@@ -87,30 +89,30 @@ class RemoteEnvRunnerGroup(RunnerFailures):
         import ray
 
         self._ray = ray
-        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
-        fault_cfg = complete(FaultToleranceConfig, fault_cfg)
+        runner_cfg = typed(RunnerConfig, runner_cfg)
+        fault_cfg = typed(FaultToleranceConfig, fault_cfg)
         self.env_cfg, self.runner_cfg, self.fault_cfg = env_cfg, runner_cfg, fault_cfg
         self.module_spec, self.seed, self.update_filters = module_spec, seed, update_filters
-        self.num_runners = int(num_runners or runner_cfg["num_env_runners"])
+        self.num_runners = int(num_runners or runner_cfg.num_env_runners)
         self.num_cpus_per_runner = float(
-            runner_cfg["num_cpus_per_env_runner"]
+            runner_cfg.num_cpus_per_env_runner
             if num_cpus_per_runner is None
             else num_cpus_per_runner
         )
-        timeout = runner_cfg.get("sample_timeout_s")
+        timeout = runner_cfg.sample_timeout_s
         self.sample_timeout_s: float | None = None if timeout is None else float(timeout)
         # The driver's copy of the connectors: remote runners' filter deltas merge into it.
         self.master = (
             ConnectorPipeline([])  # multi-agent runs have no env-to-module connectors
             if isinstance(module_spec, MultiRLModuleSpec)
             else build_env_to_module(
-                runner_cfg,
-                runner_cfg.get("_connectors") or {},
+                runner_cfg.observation_filter,
+                runner_cfg.connectors.env_to_module,
                 observation_space,
                 module_spec.action_space,
             )
         )
-        self.stats = EpisodeStats(int(runner_cfg["metrics_num_episodes_for_smoothing"]))
+        self.stats = EpisodeStats(int(runner_cfg.metrics_num_episodes_for_smoothing))
         self.restarts = dict.fromkeys(range(1, self.num_runners + 1), 0)
         # Failures in a row since each runner last completed a sample (crash-loop detection),
         # and how often each distinct error was seen (the same traceback is logged once).
@@ -135,7 +137,7 @@ class RemoteEnvRunnerGroup(RunnerFailures):
     def _spawn(self, index: int) -> Any:
         options = {
             "num_cpus": self.num_cpus_per_runner,
-            "num_gpus": float(self.runner_cfg["num_gpus_per_env_runner"]),
+            "num_gpus": float(self.runner_cfg.num_gpus_per_env_runner),
             "max_restarts": 0,  # rlrun restarts runners itself, with state and counting
             # Ray's GCS keeps every call's task events (for its dashboard): a long run makes
             # hundreds of thousands of sample() calls, and the GCS grew 17% in 600k DQN steps.
@@ -150,7 +152,7 @@ class RemoteEnvRunnerGroup(RunnerFailures):
             seed=seed,
             worker_index=index,
             update_filters=self.update_filters,
-            recreate_failed_sub_envs=bool(self.fault_cfg.get("restart_failed_sub_environments")),
+            recreate_failed_sub_envs=self.fault_cfg.restart_failed_sub_environments,
         )
         if self._task:  # a restarted runner goes on with the curriculum's current task
             actor.set_task.remote(*self._task)
@@ -311,7 +313,7 @@ class RemoteEnvRunnerGroup(RunnerFailures):
 
     @property
     def num_envs_total(self) -> int:
-        return len(self.runners) * int(self.runner_cfg["num_envs_per_env_runner"])
+        return len(self.runners) * int(self.runner_cfg.num_envs_per_env_runner)
 
     @property
     def local_runner(self) -> EnvRunner:

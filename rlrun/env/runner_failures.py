@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from rlrun.callbacks.hooks import raise_if_callback_failed
+from rlrun.config.schema import FaultToleranceConfig
 from rlrun.env.env_runner_group import fault_log
 from rlrun.errors import TrainingFailed
 
@@ -19,7 +20,7 @@ class RunnerFailures:
     # Set by the runner group.
     runners: dict[int, Any]
     restarts: dict[int, int]
-    fault_cfg: dict[str, Any]
+    fault_cfg: FaultToleranceConfig
     sample_timeout_s: float | None
     _ray: Any
     _failure_streak: dict[int, int]
@@ -42,8 +43,8 @@ class RunnerFailures:
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
         ft = self.fault_cfg
-        if ft["restart_failed_env_runners"]:
-            limit = int(ft["max_num_env_runner_restarts"])
+        if ft.restart_failed_env_runners:
+            limit = int(ft.max_num_env_runner_restarts)
             if self.restarts[index] >= limit:
                 raise TrainingFailed(
                     f"env runner {index} failed again after {self.restarts[index]} restarts "
@@ -63,7 +64,7 @@ class RunnerFailures:
                 limit,
             )
             return True
-        if ft["ignore_env_runner_failures"]:
+        if ft.ignore_env_runner_failures:
             if not self.runners:
                 raise TrainingFailed(
                     f"every env runner has failed, the last one with: {cause}. "
@@ -96,7 +97,7 @@ class RunnerFailures:
         """End the run when restarting cannot help; else wait before the restart, doubling
         the wait with each failure in a row (an env that crashes at start-up should not spin)."""
         ft = self.fault_cfg
-        streak, limit = self._failure_streak[index], int(ft["max_consecutive_env_runner_failures"])
+        streak, limit = self._failure_streak[index], int(ft.max_consecutive_env_runner_failures)
         if streak >= limit:
             raise TrainingFailed(
                 f"env runner {index} failed {streak} times in a row without completing a "
@@ -104,7 +105,7 @@ class RunnerFailures:
                 f"{limit}); the env's error: {cause}. Its traceback is in the trial's error.txt; "
                 "the last checkpoint is intact"
             )
-        delay = float(ft["delay_between_env_runner_restarts_s"]) * 2 ** (streak - 1)
+        delay = float(ft.delay_between_env_runner_restarts_s) * 2 ** (streak - 1)
         if delay > 0:
             fault_log.warning("env runner %d restarts in %.1f s", index, delay)
             time.sleep(delay)

@@ -20,7 +20,8 @@ ENV = {"id": "CartPole-v1", "env_config": {}}
 def spec_and_space(runner_cfg: dict) -> tuple[RLModuleSpec, object]:
     probe = make_single_env(ENV)
     obs_space = probe.observation_space
-    pipeline = build_env_to_module(runner_cfg, {}, obs_space, probe.action_space)
+    flt = runner_cfg.get("observation_filter", "NoFilter")
+    pipeline = build_env_to_module(flt, [], obs_space, probe.action_space)
     module_obs = pipeline.observation_space(obs_space)
     spec = RLModuleSpec(
         "rlrun.algorithms.ppo.module:PPOModule",

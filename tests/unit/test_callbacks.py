@@ -58,9 +58,9 @@ def test_without_episode_hooks_the_runner_builds_no_episodes():
     env = {"id": "tests.helpers.envs:FixedLengthEnv", "env_config": {}}
     plain = EnvRunner(env, {"num_envs_per_env_runner": 2})
     driver_only = EnvRunner(
-        env, {"num_envs_per_env_runner": 2, "_callbacks": [f"{H}:RaiseOnTrainResult"]}
+        env, {"num_envs_per_env_runner": 2, "callbacks": [f"{H}:RaiseOnTrainResult"]}
     )
-    hooked = EnvRunner(env, {"num_envs_per_env_runner": 2, "_callbacks": [f"{H}:MinimalCallbacks"]})
+    hooked = EnvRunner(env, {"num_envs_per_env_runner": 2, "callbacks": [f"{H}:MinimalCallbacks"]})
     try:
         assert plain._tracker is None and driver_only._tracker is None
         assert hooked._tracker is not None

@@ -184,9 +184,7 @@ def test_pipeline_with_ten_or_more_pieces_keeps_prefixes_apart():
 def build(
     entries: list, obs_space: gym.Space, act_space: gym.Space | None = None, flt: str = "NoFilter"
 ):
-    return build_env_to_module(
-        {"observation_filter": flt}, {"env_to_module": entries}, obs_space, act_space or Discrete(2)
-    )
+    return build_env_to_module(flt, entries, obs_space, act_space or Discrete(2))
 
 
 @pytest.mark.parametrize("flt, n_pieces", [("NoFilter", 0), ("MeanStdFilter", 1)])
@@ -231,7 +229,7 @@ def test_observation_filter_shorthand_does_not_add_a_second_filter():
 
 
 def test_connectors_cfg_may_be_the_list_itself():
-    pipe = build_env_to_module({}, ["frame_stack"], Box(-1.0, 1.0, (3,)), Discrete(2))
+    pipe = build_env_to_module("NoFilter", ["frame_stack"], Box(-1.0, 1.0, (3,)), Discrete(2))
     assert isinstance(pipe.pieces[0], FrameStack)
 
 
@@ -517,7 +515,7 @@ def test_the_issue_example_builds_from_a_composed_config():
     validate(cfg)
     section = OmegaConf.to_container(cfg.connectors, resolve=True)
     space = Box(-1.0, 1.0, (3,), np.float32)
-    pipe = build_env_to_module({}, section, space, Discrete(2))
+    pipe = build_env_to_module("NoFilter", section["env_to_module"], space, Discrete(2))
     kinds = [FrameStack, PrevActionsPrevRewards, FlattenObservations, MeanStdFilter]
     assert [type(p) for p in pipe.pieces] == kinds
     assert pipe.observation_space(space).shape == (4 * 3 + 2 + 1,)

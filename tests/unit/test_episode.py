@@ -68,7 +68,7 @@ def test_a_tracked_episode_finishes_as_the_writer_records_it(tmp_path: Path):
     helpers.KeepEndedEpisodes.ended = []
     runner = EnvRunner(
         env,
-        {"num_envs_per_env_runner": 2, "_callbacks": ["tests.helpers.callbacks:KeepEndedEpisodes"]},
+        {"num_envs_per_env_runner": 2, "callbacks": ["tests.helpers.callbacks:KeepEndedEpisodes"]},
         spec,
         seed=0,
     )

@@ -89,7 +89,7 @@ def make_runner(
     torch.manual_seed(seed)
     runner_cfg: dict[str, Any] = {"num_envs_per_env_runner": num_envs}
     if mapping:
-        runner_cfg["_policy_mapping_fn"] = mapping
+        runner_cfg["policy_mapping_fn"] = mapping
     return MultiAgentEnvRunner(env_cfg, runner_cfg, spec, seed=seed)
 
 

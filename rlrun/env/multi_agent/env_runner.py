@@ -15,7 +15,7 @@ runner keeps its preallocated, dict-free hot loop.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from rlrun.callbacks.metrics_logger import MetricsLogger
-from rlrun.config.schema import EnvRunnerConfig
-from rlrun.config.sections import complete
+from rlrun.config.sections import typed
 from rlrun.connectors.connector import ConnectorPipeline
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import tree
@@ -41,6 +40,7 @@ from rlrun.env.multi_agent.lanes import (
     take_closed,
 )
 from rlrun.env.rollout import Rollout
+from rlrun.env.runner_config import RunnerConfig
 
 ALL = "__all__"
 
@@ -63,7 +63,7 @@ class MultiAgentEnvRunner:
     def __init__(
         self,
         env_cfg: dict[str, Any],
-        runner_cfg: dict[str, Any],
+        runner_cfg: RunnerConfig | Mapping[str, Any],
         module_spec: MultiRLModuleSpec,
         seed: int | None = None,
         worker_index: int = 0,
@@ -73,14 +73,13 @@ class MultiAgentEnvRunner:
         recreate_failed_sub_envs: bool = False,
     ) -> None:
         del update_filters, recreate_failed_sub_envs  # no connectors or sub-env recreation yet
-        runner_cfg = complete(EnvRunnerConfig, runner_cfg)
-        self.runner_cfg = runner_cfg
+        self.runner_cfg = runner_cfg = typed(RunnerConfig, runner_cfg)
         self.worker_index = worker_index
-        self.num_envs = int(num_envs or runner_cfg["num_envs_per_env_runner"])
+        self.num_envs = int(num_envs or runner_cfg.num_envs_per_env_runner)
         self.envs = [make_multi_agent_env(env_cfg, render_mode) for _ in range(self.num_envs)]
         self.possible_agents = list(self.envs[0].possible_agents)
         self._agent_index = {a: k for k, a in enumerate(self.possible_agents)}
-        self.explore = bool(runner_cfg["explore"])
+        self.explore = bool(runner_cfg.explore)
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
         self.spec = module_spec
         self.module = module_spec.build()
@@ -88,7 +87,7 @@ class MultiAgentEnvRunner:
         ids = module_spec.module_ids
         self._obs_space = {m: module_spec.module_specs[m].observation_space for m in ids}
         self._act_space = {m: module_spec.module_specs[m].action_space for m in ids}
-        modules_to_env = (runner_cfg.get("_connectors") or {}).get("module_to_env") or []
+        modules_to_env = runner_cfg.connectors.module_to_env
         self._to_env = {
             m: build_module_to_env(self._act_space[m], self.module[m].action_dist_cls,
                                    modules_to_env)
@@ -96,7 +95,7 @@ class MultiAgentEnvRunner:
         }  # fmt: skip
         self._convert = {m: _obs_converter(self._obs_space[m]) for m in ids}
         self._initial = {m: self.module[m].get_initial_state() or None for m in ids}
-        self._mapping = load_mapping(runner_cfg.get("_policy_mapping_fn"), ids)
+        self._mapping = load_mapping(runner_cfg.policy_mapping_fn, ids)
         # Modules that learn get rows; frozen ones only act.
         self._recorded = set(module_spec.trainable)
         self.env_to_module = ConnectorPipeline([])  # connectors are single-agent only (for now)
