@@ -172,17 +172,26 @@ def leaf_spaces(space: Any, skip_key: str | None = None) -> Iterator[tuple[Path,
 
 def check_space(space: Any, model_config: dict[str, Any], env_id: str | None = None) -> None:
     """Raise ConfigError unless every leaf of `space` can be encoded with `model_config`."""
-    found = False
+    found = images = False
     for path, leaf in leaf_spaces(space, model_config.get("action_mask_key")):
         found = True
         try:
             if leaf_kind(leaf) == "image":
+                images = True
                 conv_plan(leaf, image_layout(leaf), model_config["conv_filters"])
         except UnencodableError as e:
             where = f" at {'/'.join(map(str, path))}" if path else ""
             raise unencodable(space, f"{e.what}{where}", env_id) from None
     if not found:
         raise unencodable(space, "a Dict/Tuple with nothing to encode", env_id)
+    if model_config.get("conv_filters") is not None and not images:
+        # Filters nothing would use: most likely a wrapper flattened the image, or the wrong env.
+        raise ConfigError(
+            "algo.model.conv_filters",
+            model_config["conv_filters"],
+            f"the observation space {space} has no image for a CNN (a rank-3 Box, or a Dict/Tuple "
+            "leaf that is one); remove conv_filters or give an env with image observations",
+        )
 
 
 class UnencodableError(ConfigError):

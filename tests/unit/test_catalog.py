@@ -213,6 +213,15 @@ def test_conv_filters_that_do_not_fit_name_shape_and_layer(monkeypatch):
         check_encodable(image((10, 10, 3)), cfg)
 
 
+def test_conv_filters_without_an_image_to_use_them_are_an_error():
+    cfg = model_config(conv_filters=[[16, 4, 2]])
+    with pytest.raises(ConfigError, match="has no image for a CNN") as info:
+        check_encodable(Box(-1, 1, (4,), np.float32), cfg)
+    assert info.value.key == "algo.model.conv_filters"
+    # An image leaf of a Dict uses them.
+    check_encodable(Dict({"img": image((16, 16, 3)), "v": Box(-1, 1, (2,), np.float32)}), cfg)
+
+
 @pytest.mark.parametrize("bad", [[[16, 3]], [[16, 3, 0]], "big", [], [[16.5, 3, 1]]])
 def test_malformed_conv_filters(bad):
     with pytest.raises(ConfigError, match=r"out_channels, kernel, stride"):
