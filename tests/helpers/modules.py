@@ -37,8 +37,9 @@ def make_tensor() -> torch.Tensor:
     return torch.zeros(1)
 
 
-def tiny_ppo_spec(env_cfg: dict) -> Any:
-    """A PPO module spec with one hidden layer of 8 for `env_cfg`'s spaces (runner tests)."""
+def tiny_ppo_spec(env_cfg: dict, **model: Any) -> Any:
+    """A PPO module spec with one hidden layer of 8 (and `model`'s other settings) for
+    `env_cfg`'s spaces (runner tests)."""
     from rlrun.core.rl_module import RLModuleSpec
     from rlrun.env.make_env import make_single_env
 
@@ -47,7 +48,7 @@ def tiny_ppo_spec(env_cfg: dict) -> Any:
         "rlrun.algorithms.ppo.module:PPOModule",
         probe.observation_space,
         probe.action_space,
-        {"fcnet_hiddens": [8]},
+        {"fcnet_hiddens": [8], **model},
     )
     probe.close()
     return spec

@@ -9,22 +9,14 @@ import torch
 
 from rlrun.connectors.learner.pipeline import OnPolicyLearnerPipeline
 from rlrun.core import columns as C
-from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
-from rlrun.env.make_env import make_single_env
+from tests.helpers.modules import tiny_ppo_spec
 
 ENV = {"id": "CartPole-v1"}
 
 
 def runner(shared: bool) -> EnvRunner:
-    probe = make_single_env(ENV)
-    spec = RLModuleSpec(
-        "rlrun.algorithms.ppo.module:PPOModule",
-        probe.observation_space,
-        probe.action_space,
-        {"vf_share_layers": shared, "fcnet_hiddens": [16]},
-    )
-    probe.close()
+    spec = tiny_ppo_spec(ENV, vf_share_layers=shared)
     return EnvRunner(ENV, {"num_envs_per_env_runner": 3}, spec, seed=0)
 
 
