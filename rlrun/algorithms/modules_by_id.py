@@ -32,6 +32,7 @@ class ModulesById:
     _possible_agents: list[Any]
     _env_obs_space: Any
     _single_modules: dict[str, tuple[Any, Any]]
+    _single_connectors: Any
 
     @property
     def is_multi_agent(self) -> bool:
@@ -124,16 +125,15 @@ class ModulesById:
         from rlrun.env.multi_agent.env import agent_spaces, make_multi_agent_env
         from rlrun.errors import ConfigError
 
-        why = (
-            "is single-agent only for now: a multi-agent env's observations go to the modules "
-            "as they are (a module may preprocess them itself, see docs/multi_agent.md)"
-        )
         pieces = self.runner_config.connectors.env_to_module
         if pieces:
+            why = (
+                "is single-agent only for now: pieces with per-episode state (frame stacks, "
+                "previous actions) would need a history per agent; a multi-agent run takes "
+                "env_runner.observation_filter=MeanStdFilter (one filter per module) and a "
+                "module may preprocess observations itself (docs/multi_agent.md)"
+            )
             raise ConfigError("connectors.env_to_module", pieces, why)
-        if self.config["env_runner"]["observation_filter"] != "NoFilter":
-            filt = self.config["env_runner"]["observation_filter"]
-            raise ConfigError("env_runner.observation_filter", filt, why, allowed="NoFilter")
         if self.config.get("callbacks"):
             from rlrun.callbacks.hooks import CallbackList
 
@@ -159,11 +159,22 @@ class ModulesById:
             ),
         )
 
+    def _multi_agent_filter(self, module_id: str) -> Any:
+        """The module's env-to-module pipeline with the runner group's current statistics."""
+        from rlrun.connectors.per_module import build_per_module
+
+        if self._single_connectors is None:
+            self._single_connectors = build_per_module(
+                self.runner_config.observation_filter, self.module_spec
+            )
+        self._single_connectors.set_state(self.env_runner_group.get_state()["connector"])
+        return self._single_connectors.pipelines[module_id]
+
     def _multi_agent_action(
         self, obs: Any, state: Any, explore: bool, policy_id: str | None
     ) -> Any:
-        """compute_single_action for one agent of a multi-agent run: its module's act step
-        (multi-agent runs have no env-to-module connectors)."""
+        """compute_single_action for one agent of a multi-agent run: its module's observation
+        filter (the runners' statistics, not updated) and act step."""
         from rlrun.connectors.module_to_env import build_module_to_env
 
         if policy_id is None and len(self.module_specs) == 1:
@@ -192,6 +203,7 @@ class ModulesById:
             batch = tree.as_batch(
                 module.observation_space, tree.batch_of_one(module.observation_space, obs)
             )
+            batch = self._multi_agent_filter(policy_id)(batch, update=False)
             action, _, state_out, _ = act(module, batch, state_in, explore)
         to_env = build_module_to_env(module.action_space, module.action_dist_cls)
         a = to_env(action)[0]

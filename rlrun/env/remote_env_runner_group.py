@@ -25,7 +25,8 @@ import torch
 from rlrun.callbacks.hooks import raise_if_callback_failed
 from rlrun.config.schema import FaultToleranceConfig
 from rlrun.config.sections import typed
-from rlrun.connectors.connector import ConnectorPipeline, build_env_to_module
+from rlrun.connectors.connector import build_env_to_module
+from rlrun.connectors.per_module import build_per_module
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
 from rlrun.env.env_runner import EnvRunner
@@ -103,7 +104,7 @@ class RemoteEnvRunnerGroup(RunnerFailures):
         self.sample_timeout_s: float | None = None if timeout is None else float(timeout)
         # The driver's copy of the connectors: remote runners' filter deltas merge into it.
         self.master = (
-            ConnectorPipeline([])  # multi-agent runs have no env-to-module connectors
+            build_per_module(runner_cfg.observation_filter, module_spec)
             if isinstance(module_spec, MultiRLModuleSpec)
             else build_env_to_module(
                 runner_cfg.observation_filter,

@@ -108,3 +108,32 @@ def test_tictactoe_self_play_samples_on_remote_runners():
         assert "main" in result["evaluation"]["env_runners"]["module_episode_returns_mean"]
     finally:
         algo.stop()
+
+
+def test_per_module_filters_merge_across_remote_runners():
+    import rlrun
+
+    algo = rlrun.build(
+        [
+            *TWO_CARTPOLES,
+            *PPO_SMALL,
+            "env_runner.num_env_runners=2",
+            "env_runner.num_cpus_per_env_runner=0.5",
+            "env_runner.observation_filter=MeanStdFilter",
+        ]
+    )
+    try:
+        result = algo.train()
+        master = algo.env_runner_group.get_state()["connector"]
+        steps = result["env_runners"]["num_module_steps_sampled_lifetime"]
+        # Every remote runner's observations reach the driver's filter of their module once:
+        # one per act, plus each ended agent episode's final observation (CartPole episodes
+        # last 8 steps or more, so at most an eighth more).
+        for m in ("p0", "p1"):
+            count = float(master[f"{m}/0.count"])
+            assert steps[m] <= count <= 1.2 * steps[m]
+        # The merged statistics go back to the runners with the weights.
+        algo.train()
+        assert float(algo.env_runner_group.get_state()["connector"]["p0/0.count"]) > count
+    finally:
+        algo.stop()

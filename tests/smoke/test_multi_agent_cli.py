@@ -286,10 +286,6 @@ BAD_INPUTS = {
         [*CARTPOLE2, "multi_agent.policies={p0:{observation_space:whatever}}"],
         ["multi_agent.policies.p0.observation_space"],
     ),
-    "observation filter": (
-        [*CARTPOLE2, "env_runner.observation_filter=MeanStdFilter"],
-        ["env_runner.observation_filter=MeanStdFilter"],
-    ),
     "different spaces name the mapping function": (
         ["env.id=tests.helpers.ma_envs:MixedSpacesEnv", "multi_agent.policies=[shared]",
          "multi_agent.policy_mapping_fn=tests.helpers.mapping:shared"],

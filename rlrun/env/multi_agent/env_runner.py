@@ -25,8 +25,8 @@ import torch
 
 from rlrun.callbacks.metrics_logger import MetricsLogger
 from rlrun.config.sections import typed
-from rlrun.connectors.connector import ConnectorPipeline
 from rlrun.connectors.module_to_env import build_module_to_env
+from rlrun.connectors.per_module import build_per_module
 from rlrun.core import tree
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.env.env_runner import act, load_weights
@@ -72,7 +72,7 @@ class MultiAgentEnvRunner:
         update_filters: bool = True,
         recreate_failed_sub_envs: bool = False,
     ) -> None:
-        del update_filters, recreate_failed_sub_envs  # no connectors or sub-env recreation yet
+        del recreate_failed_sub_envs  # no sub-env recreation in multi-agent runs yet
         self.runner_cfg = runner_cfg = typed(RunnerConfig, runner_cfg)
         self.worker_index = worker_index
         self.num_envs = int(num_envs or runner_cfg.num_envs_per_env_runner)
@@ -93,12 +93,15 @@ class MultiAgentEnvRunner:
                                    modules_to_env)
             for m in ids
         }  # fmt: skip
-        self._convert = {m: _obs_converter(self._obs_space[m]) for m in ids}
+        # One env-to-module pipeline per module (its observation filter), fed one agent's
+        # observation at a time; evaluation runners do not update the statistics.
+        self.update_filters = update_filters
+        self.env_to_module = build_per_module(runner_cfg.observation_filter, module_spec)
+        self._to_module = {m: _obs_converter(self._obs_space[m]) for m in ids}
         self._initial = {m: self.module[m].get_initial_state() or None for m in ids}
         self._mapping = load_mapping(runner_cfg.policy_mapping_fn, ids)
         # Modules that learn get rows; frozen ones only act.
         self._recorded = set(module_spec.trainable)
-        self.env_to_module = ConnectorPipeline([])  # connectors are single-agent only (for now)
         self.metrics = MetricsLogger()
         self._episode_ids = itertools.count()
         self._episodes: list[EpisodeInfo] | None = None
@@ -152,7 +155,7 @@ class MultiAgentEnvRunner:
                 continue
             lane = self._lane_for(ep, agent)
             lane.close_rows()
-            lane.pending_obs = self._convert[lane.module_id](o)
+            lane.pending_obs = self._convert(lane.module_id, o)
 
     def _keep(self, lane: Lane) -> None:
         if lane.module_id in self._recorded:
@@ -218,7 +221,7 @@ class MultiAgentEnvRunner:
             if not (term or trunc):
                 term = bool(terms.get(ALL))
             final = obs.get(agent)
-            final = lane.pending_obs if final is None else self._convert[lane.module_id](final)
+            final = lane.pending_obs if final is None else self._convert(lane.module_id, final)
             if final is None and lane.rows:
                 final = lane.rows[-1][OBS]
             lane.end_episode(term, final)
@@ -293,6 +296,13 @@ class MultiAgentEnvRunner:
             runner_index=self.worker_index,
             fresh=fresh,
             custom_metrics=self.metrics.pop_logged(),
+            connector_delta=self.env_to_module.pop_delta(),
+        )
+
+    def _convert(self, module_id: str, obs: Any) -> Any:
+        """An env observation as the module takes it: its space's dtypes, then its filter."""
+        return self.env_to_module.one(
+            module_id, self._to_module[module_id](obs), self.update_filters
         )
 
     def _reset_all(self) -> None:
@@ -360,14 +370,15 @@ class MultiAgentEnvRunner:
         self._weight_targets = load_weights(self.module, self._weight_targets, weights)
 
     def sync(self, weights: dict[str, torch.Tensor], connector_state: Any = None) -> None:
-        del connector_state
         self.set_weights(weights)
+        if connector_state is not None:
+            self.env_to_module.set_state(connector_state)
 
     def get_state(self) -> dict[str, Any]:
-        return {"connector": {}}
+        return {"connector": self.env_to_module.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        del state
+        self.env_to_module.set_state(state.get("connector", {}))
 
     def pop_metrics(self) -> dict[str, Any]:
         return self.metrics.pop_logged()
