@@ -97,9 +97,6 @@ SAC: tuple[Default, ...] = (
 # remote runners, which file mode samples as sub-envs in the driver like PPO's (defaults._ppo).
 _ASYNC: tuple[Default, ...] = (
     Default("algo.lr", 5e-4, "lr"),
-    Default(
-        "algo.max_requests_in_flight_per_env_runner", 1, "max_requests_in_flight_per_env_runner"
-    ),
     Default("env_runner.rollout_fragment_length", 50, "rollout_fragment_length"),
     Default("algo.model.fcnet_hiddens", [256, 256], "model_config.fcnet_hiddens"),
     Default("evaluation.explore", True, "evaluation_config.explore"),

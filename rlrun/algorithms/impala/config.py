@@ -23,9 +23,11 @@ class IMPALASchema(AlgoConfig):
     vf_loss_coeff: float = 0.5  # weight of the value loss
     entropy_coeff: Any = 0.01  # entropy bonus: a float or a schedule [[env_steps, value], ...]
     grad_clip: float | None = 40.0  # as RLlib
-    # With Ray runners sampling runs beside learning; RLlib's max_requests_in_flight is 1.
+    # With Ray runners sampling runs beside learning. One call queued per runner (RLlib's
+    # default) keeps the data about 2 updates stale with 2 runners; 2 doubled the lag and made
+    # APPO on CartPole stall below 300 in 2 of 10 runs (1: 9 of 9 reached it, docs/impala_appo.md).
     broadcast_interval: int = 1  # Ray runners: send the weights every this many updates
-    max_requests_in_flight_per_env_runner: int = 2  # Ray runners: sample calls queued on each
+    max_requests_in_flight_per_env_runner: int = 1  # Ray runners: sample calls queued on each
     # The circular buffer (RLlib's APPO; RLlib's IMPALA has a plain queue, i.e. 1 and 1):
     # reusing each batch in two updates halves the samples CartPole needs.
     circular_buffer_num_batches: int = 4  # train batches the learner keeps (newest)
