@@ -23,7 +23,7 @@ from rlrun.algorithms.rllib_api import RLlibAPI, checkpoint_path
 from rlrun.callbacks.driver import DriverCallbacks
 from rlrun.cluster import check_resources, init_ray, needs_ray
 from rlrun.config.schema import LearnerConfig
-from rlrun.config.sections import algo_section, typed
+from rlrun.config.sections import algo_section, complete_config, typed
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.learner import Learner
@@ -43,31 +43,16 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
     default_module_class: str
 
     def __init__(self, config: Any) -> None:
-        self.config: dict[str, Any] = _complete_sections(_to_plain(config))
+        self.config: dict[str, Any] = complete_config(config)
         cfg = self.config
         # The algorithm's settings, typed by its schema (PPOSchema, ...): what its learners
         # and training step read. `config` stays the plain tree users see and checkpoints keep.
         self.algo_config: Any = algo_section(cfg["algo"])
-        torch.set_num_threads(int(cfg["learner"]["torch_num_threads"]))
         self.seed: int | None = cfg.get("seed")
-        if self.seed is not None:
-            random.seed(self.seed)
-            np.random.seed(self.seed % 2**32)
-            torch.manual_seed(self.seed)
-
+        _seed_everything(self.seed, int(cfg["learner"]["torch_num_threads"]))
         # User callbacks are loaded (and fail) before any runner or Ray actor starts.
         self.callbacks = DriverCallbacks(cfg)
-        # Each env runner imports the callback classes itself, for its episode hooks.
-        runner_cfg = typed(
-            RunnerConfig,
-            {
-                **cfg["env_runner"],
-                "connectors": self.connectors_config(),
-                "callbacks": list(cfg.get("callbacks") or []),
-                "policy_mapping_fn": cfg["multi_agent"]["policy_mapping_fn"],
-            },
-        )
-        self.runner_config = runner_cfg
+        self.runner_config = self._runner_config()
         # compute_single_action's connectors and the last action it returned (built on first use).
         self._single_connectors: Any = None
         self._single_action_prev: np.ndarray | None = None
@@ -76,45 +61,17 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
             init_ray(cfg["ray"])
             check_resources(cfg)
         self.module_spec = self._module_spec()
-        fault_cfg = cfg["fault_tolerance"]
         self.env_runner_group = make_env_runner_group(
             cfg["env"],
-            runner_cfg,
-            fault_cfg,
+            self.runner_config,
+            cfg["fault_tolerance"],
             self.module_spec,
             self._env_obs_space,
             self.seed,
         )
-        learner_cls: Any = self.learner_class
-        if self.algo_config.learner_class:
-            from rlrun.algorithms.registry import _subclass
-
-            learner_cls = _subclass(
-                "algo.learner_class", self.algo_config.learner_class, self.learner_class
-            )
-        if self.is_multi_agent:
-            learner_cls = functools.partial(MultiAgentLearner, self.learner_class)
-        self.learner_group = LearnerGroup(
-            learner_cls,
-            self.algo_config,
-            typed(LearnerConfig, cfg["learner"]),
-            self.module_spec,
-            self.seed,
-            learner_pieces=runner_cfg.connectors.learner,
-        )
+        self.learner_group = self._learner_group()
         self._load_module_checkpoints()
-        self.evaluator: Evaluator | None = None
-        eval_cfg = cfg["evaluation"]
-        if int(eval_cfg["interval"]) > 0:
-            self.evaluator = Evaluator(
-                eval_cfg,
-                cfg["env"],
-                runner_cfg,
-                fault_cfg,
-                self.module_spec,
-                self._env_obs_space,
-                self.seed,
-            )
+        self.evaluator: Evaluator | None = self._evaluator()
         self._weights_copy: dict[str, torch.Tensor] | None = None
         self._weights_stale = True
         self.sync_weights()
@@ -122,7 +79,6 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
         self.episode_writer: EpisodeWriter | None = episode_writer_for(
             cfg, self._env_obs_space, self.module_spec
         )
-
         self.iteration = 0
         self.num_env_steps_sampled_lifetime = 0
         self.time_total_s = 0.0
@@ -134,6 +90,56 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
             raise
 
     # --- building ------------------------------------------------------------------------
+
+    def _runner_config(self) -> RunnerConfig:
+        """What every env runner of this run is built from: the env_runner section, the
+        connector pieces, the callback classes (each runner imports them itself, for its
+        episode hooks) and the agent-to-module mapping."""
+        cfg = self.config
+        return typed(
+            RunnerConfig,
+            {
+                **cfg["env_runner"],
+                "connectors": self.connectors_config(),
+                "callbacks": list(cfg.get("callbacks") or []),
+                "policy_mapping_fn": cfg["multi_agent"]["policy_mapping_fn"],
+            },
+        )
+
+    def _learner_group(self) -> LearnerGroup:
+        """The learner(s): the algorithm's Learner, or `algo.learner_class` (a subclass of it),
+        one per learning module in a multi-agent run."""
+        learner_cls: Any = self.learner_class
+        if self.algo_config.learner_class:
+            from rlrun.algorithms.registry import _subclass
+
+            learner_cls = _subclass(
+                "algo.learner_class", self.algo_config.learner_class, self.learner_class
+            )
+        if self.is_multi_agent:
+            learner_cls = functools.partial(MultiAgentLearner, learner_cls)
+        return LearnerGroup(
+            learner_cls,
+            self.algo_config,
+            typed(LearnerConfig, self.config["learner"]),
+            self.module_spec,
+            self.seed,
+            learner_pieces=self.runner_config.connectors.learner,
+        )
+
+    def _evaluator(self) -> Evaluator | None:
+        cfg = self.config
+        if int(cfg["evaluation"]["interval"]) <= 0:
+            return None
+        return Evaluator(
+            cfg["evaluation"],
+            cfg["env"],
+            self.runner_config,
+            cfg["fault_tolerance"],
+            self.module_spec,
+            self._env_obs_space,
+            self.seed,
+        )
 
     def connectors_config(self) -> dict[str, Any]:
         """The `connectors` section, plus the previous-action/reward piece that
@@ -388,33 +394,9 @@ class Algorithm(ModulesById, Inference, RLlibAPI):
         return DEFAULT_MODULE_ID
 
 
-def _complete_sections(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Every section with every key (configs built by hand may hold a few); defaults from the
-    schema (rlrun.config.sections)."""
-    from rlrun.algorithms.registry import config_class
-    from rlrun.config import schema
-    from rlrun.config.sections import complete
-
-    sections = {
-        "env": schema.EnvConfig,
-        "env_runner": schema.EnvRunnerConfig,
-        "learner": schema.LearnerConfig,
-        "connectors": schema.ConnectorsConfig,
-        "evaluation": schema.EvaluationConfig,
-        "fault_tolerance": schema.FaultToleranceConfig,
-        "ray": schema.RayConfig,
-        "stop": schema.StopConfig,
-        "checkpoint": schema.CheckpointConfig,
-        "multi_agent": schema.MultiAgentConfig,
-    }
-    out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in sections.items()}}
-    out["algo"] = complete(config_class(cfg["algo"]["name"]), cfg["algo"])
-    return out
-
-
-def _to_plain(config: Any) -> dict[str, Any]:
-    from omegaconf import DictConfig, OmegaConf
-
-    if isinstance(config, DictConfig):
-        return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
-    return dict(config)
+def _seed_everything(seed: int | None, torch_threads: int) -> None:
+    torch.set_num_threads(torch_threads)
+    if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)

@@ -12,7 +12,8 @@ import torch
 
 from rlrun.connectors.connector import build_env_to_module
 from rlrun.core import tree
-from rlrun.env.env_runner import EnvRunner, act, initial_state
+from rlrun.env.act_step import act, initial_state
+from rlrun.env.env_runner import EnvRunner
 from rlrun.env.runners import make_env_runner
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from rlrun.core import tree
 from rlrun.core.columns import DEFAULT_MODULE_ID
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
 from rlrun.core.rl_module import RLModuleSpec
-from rlrun.env.env_runner import act, initial_state
+from rlrun.env.act_step import act, initial_state
 from rlrun.env.rollout import Rollout
 
 

@@ -71,3 +71,31 @@ def algo_section(section: Mapping[str, Any] | Any) -> Any:
     if dataclasses.is_dataclass(section) and not isinstance(section, type):
         return section
     return typed(config_class(section["name"]), section)
+
+
+def complete_config(config: Any) -> dict[str, Any]:
+    """A whole config (a composed DictConfig or a plain dict) as a plain dict whose sections
+    hold every key, defaults from the schema: what an Algorithm keeps as `config`."""
+    from omegaconf import DictConfig, OmegaConf
+
+    from rlrun.algorithms.registry import config_class
+    from rlrun.config import schema
+
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    cfg = dict(config)
+    sections = {
+        "env": schema.EnvConfig,
+        "env_runner": schema.EnvRunnerConfig,
+        "learner": schema.LearnerConfig,
+        "connectors": schema.ConnectorsConfig,
+        "evaluation": schema.EvaluationConfig,
+        "fault_tolerance": schema.FaultToleranceConfig,
+        "ray": schema.RayConfig,
+        "stop": schema.StopConfig,
+        "checkpoint": schema.CheckpointConfig,
+        "multi_agent": schema.MultiAgentConfig,
+    }
+    out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in sections.items()}}
+    out["algo"] = complete(config_class(cfg["algo"]["name"]), cfg["algo"])
+    return out

@@ -22,67 +22,13 @@ from rlrun.connectors.connector import build_env_to_module
 from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
 from rlrun.core import tree
-from rlrun.core.rl_module import RLModule, RLModuleSpec
+from rlrun.core.rl_module import RLModuleSpec
+from rlrun.env.act_step import act, initial_state, load_weights
 from rlrun.env.episode_book import EpisodeBook
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
 from rlrun.env.rollout import Rollout
 from rlrun.env.runner_config import RunnerConfig
-
-
-def act(
-    module: RLModule, obs: Any, state: Any, explore: bool
-) -> tuple[np.ndarray, torch.Tensor, Any, torch.Tensor | None]:
-    """One forward pass for a batch of module inputs: (actions, action_dist_inputs, state out,
-    values), values being the module's V(s) where its forward returned them, else None.
-
-    The one place observations become actions: sampling, evaluation and
-    `Algorithm.compute_single_action` all come through here. Exploration samples from
-    `forward_exploration`'s distribution, otherwise `forward_inference`'s deterministic action
-    is taken. `state` is a recurrent module's state ([B, ...] tree), None for a feed-forward one.
-    """
-    # A plain array skips the tree walk: this runs once per env step.
-    x = torch.from_numpy(obs) if isinstance(obs, np.ndarray) else tree.to_torch(obs)
-    batch: dict[str, Any] = {C.OBS: x}
-    if state is not None:  # recurrent modules always see a time axis (T=1 when acting)
-        batch[C.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), x)
-        batch[C.STATE_IN] = state
-    out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
-    dist_inputs = out[C.ACTION_DIST_INPUTS]
-    values = out.get(C.VF_PREDS)  # optional: only modules for which it is free return it
-    if state is not None:
-        dist_inputs = dist_inputs.squeeze(1)
-        state = out[C.STATE_OUT]
-        values = None if values is None else values.squeeze(1)
-    dist = module.action_dist_cls(dist_inputs)
-    actions = dist.sample() if explore else dist.to_deterministic().sample()
-    return actions.numpy(), dist_inputs, state, values
-
-
-def load_weights(
-    module: torch.nn.Module,
-    targets: dict[str, torch.Tensor] | None,
-    weights: dict[str, torch.Tensor],
-) -> dict[str, torch.Tensor]:
-    """Copy `weights` into `module`'s tensors; returns those tensors by name (`targets`, built
-    on the first call), for the runner to keep for the next one.
-
-    One fused copy instead of load_state_dict's walk over every submodule: off-policy
-    algorithms sync after every few gradient steps. Names that differ go through
-    load_state_dict, which raises naming them."""
-    if targets is None:
-        targets = module.state_dict(keep_vars=True)
-    if weights.keys() != targets.keys():
-        module.load_state_dict(weights)
-        return targets
-    with torch.no_grad():
-        torch._foreach_copy_([t.data for t in targets.values()], list(weights.values()))
-    return targets
-
-
-def initial_state(initial: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
-    """A recurrent module's `get_initial_state()` for `n` sub-envs ([n, ...], writable)."""
-    return {k: v.expand(n, *v.shape).clone() for k, v in initial.items()}
 
 
 class EnvRunner:
@@ -114,8 +60,20 @@ class EnvRunner:
         self.explore = bool(runner_cfg.explore)
         self.update_filters = update_filters
         self.seed = None if seed is None else int(seed) + 10_000 * worker_index
-        # The `connectors` section travels in runner_cfg (as callbacks do): every runner, local,
-        # remote or evaluating, builds the same pipelines from it.
+        self._build_pipeline(runner_cfg, module_spec)
+        self._obs: Any = None  # module input (after connectors) of the next step, per sub-env
+        self._prev_done = np.zeros(self.num_envs, bool)  # these sub-envs reset on the next step
+        # Sub-env failures since the last sample() returned; they ride along in its Rollout
+        # with the episodes that finished, and the runner group keeps the windowed stats.
+        self._sub_env_failures: list[str] = []
+        self.num_env_steps_lifetime = 0
+        self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
+        self.in_evaluation = runner_cfg.in_evaluation
+        self._build_hooks(runner_cfg.callbacks)
+
+    def _build_pipeline(self, runner_cfg: RunnerConfig, module_spec: RLModuleSpec | None) -> None:
+        """Connectors and module: every runner (local, remote or evaluating) builds the same
+        ones from its RunnerConfig."""
         self.env_to_module = build_env_to_module(
             runner_cfg.observation_filter,
             runner_cfg.connectors.env_to_module,
@@ -137,27 +95,19 @@ class EnvRunner:
         self.stateful = bool(self._initial_state)
         self._state: Any = None
 
-        self._obs: Any = None  # module input (after connectors) of the next step, per sub-env
-        self._prev_done = np.zeros(self.num_envs, bool)  # these sub-envs reset on the next step
-        # Sub-env failures since the last sample() returned; they ride along in its Rollout
-        # with the episodes that finished, and the runner group keeps the windowed stats.
-        self._sub_env_failures: list[str] = []
-        self.num_env_steps_lifetime = 0
-        self._weight_targets: dict[str, torch.Tensor] | None = None  # the module's own tensors
-        # Callbacks (`callbacks=[...]`, passed in as runner_cfg.callbacks): their episode
-        # hooks, and what they log, shipped with each Rollout. Without episode hooks there is
-        # no tracker and sampling pays one `is None` check per step.
-        self.in_evaluation = runner_cfg.in_evaluation
+    def _build_hooks(self, callbacks: list[str]) -> None:
+        """Callbacks (`callbacks=[...]`): their episode hooks, and what they log, shipped with
+        each Rollout. Without episode hooks there is no tracker and sampling pays one `is None`
+        check per step. The episode book keeps every episode's return, length and (with hooks)
+        Episode object, for sampling and evaluation alike."""
         self.metrics = MetricsLogger()
+        index = self.worker_index
         self.callbacks = CallbackList(
-            runner_cfg.callbacks,
-            "in the driver's env runner" if worker_index == 0 else f"in env runner {worker_index}",
+            callbacks, "in the driver's env runner" if index == 0 else f"in env runner {index}"
         )
         self._tracker: EpisodeTracker | None = None
         if self.callbacks.has_episode_hooks:
             self._tracker = EpisodeTracker(self.num_envs, self._call_episode_hook)
-        # Every episode's return, length and (with hooks) Episode object, for sampling and
-        # evaluation alike.
         self.episodes = EpisodeBook(self.num_envs, self._tracker)
         self._task: tuple[Any, ...] = ()  # (task,) once the curriculum set one
 
@@ -208,20 +158,13 @@ class EnvRunner:
             book.begin(raw)
             self._obs = self._connect(raw, self.update_filters, np.ones(self.num_envs, bool),
                                       None, None)  # fmt: skip
-        n, T = self.num_envs, int(num_steps)
-        obs_buf = tree.alloc(self.module_observation_space, (T, n))
-        act_buf = tree.alloc(self.action_space, (T, n))
-        rew_buf = np.empty((T, n), np.float32)
-        term_buf = np.empty((T, n), bool)
-        trunc_buf = np.empty((T, n), bool)
-        valid_buf = np.empty((T, n), bool)
+        T = int(num_steps)
+        data = self._alloc_columns(T)
+        obs_buf, act_buf, rew_buf = data[C.OBS], data[C.ACTIONS], data[C.REWARDS]
+        term_buf, trunc_buf, valid_buf = data[C.TERMINATEDS], data[C.TRUNCATEDS], data[C.MASK]
+        state_buf = data.get(C.STATE_IN)  # recurrent modules only
         dist_buf: np.ndarray | None = None
         vf_buf: np.ndarray | None = None  # V(s) where the module's forward gave it
-        state_buf = None
-        if self.stateful:
-            state_buf = {k: np.empty((T, n, *v.shape), np.float32)
-                         for k, v in self._initial_state.items()}  # fmt: skip
-
         to_env, update, explore = self.module_to_env, self.update_filters, self.explore
         obs = self._obs
         plain = isinstance(obs_buf, np.ndarray)  # not a Dict/Tuple tree: index it directly
@@ -239,9 +182,11 @@ class EnvRunner:
                     obs_buf[t] if plain else tree.index(obs_buf, t), explore
                 )
                 if dist_buf is None:
-                    dist_buf = np.empty((T, *dist_inputs.shape), np.float32)
+                    dist_buf = data[C.ACTION_DIST_INPUTS] = np.empty(
+                        (T, *dist_inputs.shape), np.float32
+                    )
                     if values is not None:
-                        vf_buf = np.empty((T, n), np.float32)
+                        vf_buf = data[C.VF_PREDS] = np.empty((T, self.num_envs), np.float32)
                 dist_buf[t] = dist_inputs.numpy()
                 if vf_buf is not None:
                     vf_buf[t] = values.float().numpy()
@@ -264,27 +209,37 @@ class EnvRunner:
                 # a new episode's first observation.
                 obs = self._connect(raw_obs, update, ~valid, actions, rewards)
         self._obs = obs
-        data = {
-            C.OBS: obs_buf,
-            C.ACTIONS: act_buf,
-            C.REWARDS: rew_buf,
-            C.TERMINATEDS: term_buf,
-            C.TRUNCATEDS: trunc_buf,
-            C.MASK: valid_buf,
-            C.ACTION_DIST_INPUTS: dist_buf,
+        return self._rollout(data, fresh)
+
+    def _alloc_columns(self, T: int) -> dict[str, Any]:
+        """Empty [T, N] columns for one fragment (the module's outputs are added on the first
+        step, when their shapes are known)."""
+        n = self.num_envs
+        data: dict[str, Any] = {
+            C.OBS: tree.alloc(self.module_observation_space, (T, n)),
+            C.ACTIONS: tree.alloc(self.action_space, (T, n)),
+            C.REWARDS: np.empty((T, n), np.float32),
+            C.TERMINATEDS: np.empty((T, n), bool),
+            C.TRUNCATEDS: np.empty((T, n), bool),
+            C.MASK: np.empty((T, n), bool),
         }
-        if state_buf is not None:
-            data[C.STATE_IN] = state_buf
-        if vf_buf is not None:
-            data[C.VF_PREDS] = vf_buf
-        finished_returns, finished_lengths = book.pop_finished()
+        if self.stateful:
+            data[C.STATE_IN] = {
+                k: np.empty((T, n, *v.shape), np.float32) for k, v in self._initial_state.items()
+            }
+        return data
+
+    def _rollout(self, data: dict[str, Any], fresh: bool) -> Rollout:
+        """The fragment with what the runner learned meanwhile: finished episodes, connector
+        deltas, recreated sub-envs, metrics; the observation (and state) to bootstrap from."""
+        finished_returns, finished_lengths = self.episodes.pop_finished()
         rollout = Rollout(
             data,
             bootstrap_obs=tree.map_structure(
-                np.array, tree.as_batch(self.module_observation_space, obs)
+                np.array, tree.as_batch(self.module_observation_space, self._obs)
             ),
             bootstrap_state=None
-            if state_buf is None
+            if C.STATE_IN not in data
             else tree.to_numpy(tree.map_structure(torch.clone, self._state)),
             episode_returns=finished_returns,
             episode_lengths=finished_lengths,

@@ -27,6 +27,26 @@ def test_a_learner_class_from_config_adds_its_loss_term():
         algo.stop()
 
 
+def test_a_learner_class_from_config_serves_every_module_of_a_multi_agent_run():
+    algo = rlrun.build(
+        [
+            *TINY,
+            "algo.learner_class=tests.helpers.extensions:L2PPOLearner",
+            "env.id=rlrun.env.multi_agent.example_envs:MultiAgentCartPole",
+            "env.env_config.num_agents=2",
+            "multi_agent.policies=[p0,p1]",
+            "multi_agent.policy_mapping_fn=rlrun.env.multi_agent.mappings:by_agent_index",
+        ]
+    )
+    try:
+        learners = algo.train()["learners"]
+        assert learners["p0"]["l2_loss"] > 0 and learners["p1"]["l2_loss"] > 0
+        multi = algo.learner_group.local_learner
+        assert {type(ln).__name__ for ln in multi.learners.values()} == {"L2PPOLearner"}
+    finally:
+        algo.stop()
+
+
 def test_an_algorithm_class_from_config_runs_its_training_step_and_round_trips(tmp_path):
     algo = rlrun.build([*TINY, "algo.algorithm_class=tests.helpers.extensions:CountingPPO"])
     try:

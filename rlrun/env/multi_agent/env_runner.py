@@ -29,7 +29,7 @@ from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.connectors.per_module import build_per_module
 from rlrun.core import tree
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
-from rlrun.env.env_runner import act, load_weights
+from rlrun.env.act_step import act, load_weights
 from rlrun.env.multi_agent.env import make_multi_agent_env
 from rlrun.env.multi_agent.lanes import (
     OBS,
