@@ -15,7 +15,8 @@ import rlrun.callbacks.episode
 from rlrun.callbacks import Episode as CallbacksEpisode
 from rlrun.core.episode import Episode
 from rlrun.env.env_runner import EnvRunner
-from rlrun.results.episode_writer import EpisodeCutter, EpisodeWriter
+from rlrun.results.episode_cutter import EpisodeCutter
+from rlrun.results.episode_writer import EpisodeWriter
 from tests.helpers import callbacks as helpers
 from tests.helpers.modules import tiny_ppo_spec
 

@@ -1,6 +1,6 @@
-"""The episode writer behind `output=DIR` (rlrun.results.episode_writer): cutting time-major
-Rollouts into episodes (across fragments, at terminations, truncations and failures) and writing
-them as JSON lines or parquet."""
+"""The episode writer behind `output=DIR` (rlrun.results.episode_writer, episode_cutter.py):
+cutting time-major Rollouts into episodes (across fragments, at terminations, truncations and
+failures) and writing them as JSON lines or parquet."""
 
 from __future__ import annotations
 
@@ -17,12 +17,9 @@ import torch
 from rlrun.core import columns as C
 from rlrun.env.env_runner import EnvRunner
 from rlrun.env.rollout import Rollout
-from rlrun.results.episode_writer import (
-    EpisodeCutter,
-    EpisodeWriter,
-    episode_writer_for,
-    json_array,
-)
+from rlrun.results.episode_cutter import EpisodeCutter
+from rlrun.results.episode_records import json_array
+from rlrun.results.episode_writer import EpisodeWriter, episode_writer_for
 from tests.helpers.modules import tiny_ppo_spec
 
 # One column per sub-env, one letter per row: v valid, T valid + terminated, R valid + truncated,

@@ -17,7 +17,8 @@ from rlrun.core.episode import Episode
 from rlrun.errors import ConfigError
 from rlrun.offline import episodes_to_rollouts, load_episodes
 from rlrun.replay.buffer import ReplayBuffer
-from rlrun.results.episode_writer import EpisodeCutter, EpisodeWriter
+from rlrun.results.episode_cutter import EpisodeCutter
+from rlrun.results.episode_writer import EpisodeWriter
 
 OBS = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
 ACT = gym.spaces.Discrete(3)
