@@ -55,7 +55,7 @@ def experiment_yaml(
     """An experiment file as conf/experiment/ holds them: the group overrides, then the keys."""
     import yaml
 
-    from rlrun.config.compose import GENERIC_ENV
+    from rlrun.config.overrides import GENERIC_ENV
     from rlrun.config.paths import has_option
 
     for key, value in values.items():
@@ -82,7 +82,7 @@ def read_experiment_yaml(path: str | Path) -> tuple[str | None, dict[str, str], 
     """(algorithm, group choices, the rest) of an experiment file."""
     import yaml
 
-    from rlrun.config.compose import GENERIC_ENV
+    from rlrun.config.overrides import GENERIC_ENV
 
     data = yaml.safe_load(Path(path).expanduser().read_text()) or {}
     groups: dict[str, str] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from rlrun.config.compose import GENERIC_ENV
+from rlrun.config.overrides import GENERIC_ENV
 from rlrun.config.paths import has_option
 from rlrun.errors import ConfigError
 from rlrun.rllib_yaml.convert import Experiment

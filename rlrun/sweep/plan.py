@@ -15,7 +15,8 @@ from typing import Any
 
 from hydra.core.override_parser.types import IntervalSweep, Override
 
-from rlrun.config.compose import _parse, compose, open_free_form, rewrite_env_overrides
+from rlrun.config.compose import compose
+from rlrun.config.overrides import open_free_form, parse_overrides, rewrite_env_overrides
 from rlrun.errors import ConfigError
 
 LAUNCHERS = ("basic", "ray")  # hydra/launcher options: in turn, or in parallel on Ray
@@ -61,7 +62,7 @@ def plan_sweep(overrides: list[str], now: datetime | None = None) -> SweepPlan:
     if choices["hydra/sweeper"] == "optuna":
         _require_optuna()
 
-    parsed = _parse(user)
+    parsed = parse_overrides(user)
     sweeps = [ov for ov in parsed if ov.is_sweep_override()]
     if not sweeps and choices["hydra/sweeper"] == "basic":
         raise ConfigError(
@@ -126,7 +127,7 @@ def _check_every_value(task: list[str]) -> dict[str, Any]:
     from rlrun.callbacks.hooks import check_user_code
     from rlrun.config.validate import check_env_id, validate
 
-    parsed = _parse(task)
+    parsed = parse_overrides(task)
     options = [_values(ov) for ov in parsed]
     first = [_with_value(text, vals[0]) for text, vals in zip(task, options, strict=True)]
     seen_envs: set[str] = set()

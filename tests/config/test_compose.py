@@ -8,7 +8,8 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from rlrun.algorithms.ppo.config import PPOSchema
-from rlrun.config.compose import compose, load_config_file, rewrite_env_overrides
+from rlrun.config.compose import compose, load_config_file
+from rlrun.config.overrides import rewrite_env_overrides
 from rlrun.config.paths import (
     conf_dir,
     config_groups,
