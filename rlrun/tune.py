@@ -53,7 +53,7 @@ class RLrunTrainable(Trainable):
     def step(self) -> dict[str, Any]:
         """One `train()`. rlrun's `stop.*` ends the trial as it ends `rlrun train` (Tune's
         `done`), beside whatever Tune's own `RunConfig(stop=...)` says."""
-        from rlrun.run import stop_reason
+        from rlrun.stop import stop_reason
 
         t0 = time.perf_counter()
         result = self.algo.train()

@@ -117,9 +117,9 @@ def _has_checkpoint(trial_dir: str | None) -> bool:
 def _resume_overrides(overrides: list[str], trial_dir: str) -> list[str]:
     """The trial's overrides resuming from its folder: the checkpoint fixes the config groups
     (algo=, env=, ...), so only key overrides go with it."""
-    from rlrun.run import _GROUPS
+    from rlrun.config.run_config import CONFIG_GROUPS
 
-    keep = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in _GROUPS]
+    keep = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in CONFIG_GROUPS]
     # Quoted: trial folder names hold '=' (seed=0), which Hydra's grammar reads as syntax.
     quoted = "'" + trial_dir.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return [*keep, f"resume={quoted}"]

@@ -111,9 +111,9 @@ def restore_logging():
 def test_setup_logging_keeps_other_libraries_quiet_unless_debug(
     restore_logging: None, level: str, rlrun_level: int, others: int
 ) -> None:
-    from rlrun.run import _setup_logging
+    from rlrun.run_logging import setup_logging
 
-    _setup_logging(level)
+    setup_logging(level)
     assert logging.getLogger("rlrun").getEffectiveLevel() == rlrun_level
     assert logging.getLogger("rlrun.fault").getEffectiveLevel() == rlrun_level
     assert logging.getLogger("some_library").getEffectiveLevel() == others
