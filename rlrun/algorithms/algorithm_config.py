@@ -1,10 +1,11 @@
 """AlgorithmConfig: RLlib's config builder, with RLlib's method and parameter names, over
 rlrun's config (docs/python_api.md).
 
-The builder only collects rlrun keys (rllib_names says where each RLlib parameter goes); it
-checks nothing about values itself. `build()` turns them into Hydra overrides and composes them
-exactly as `rlrun train` does (rlrun.build: compose, validate, env check), so a bad value is
-the CLI's ConfigError naming the rlrun key, plus the builder call that set it. `to_yaml()`
+The builder only collects rlrun keys (rllib_names says where each RLlib parameter goes,
+builder_keys.py stores them with the call that set each); it checks nothing about values
+itself. `build()` turns them into Hydra overrides and composes them exactly as `rlrun train`
+does (rlrun.build: compose, validate, env check), so a bad value is the CLI's ConfigError naming
+the rlrun key, plus the builder call that set it. `to_yaml()`
 writes the same settings as an experiment file for `rlrun train experiment=...`.
 Importing this module imports neither torch, Hydra nor Ray.
 """
@@ -18,15 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rlrun.algorithms import config_files as F
 from rlrun.algorithms import rllib_names as N
-from rlrun.algorithms.rllib_values import HANDLERS, did_you_mean, fail, import_path, plain
+from rlrun.algorithms.builder_keys import UNSET, BuilderKeys
+from rlrun.algorithms.rllib_values import did_you_mean, fail
 from rlrun.errors import ConfigError
 
 if TYPE_CHECKING:
     from typing import Self
 
     from rlrun.algorithms.algorithm import Algorithm
-
-_UNSET: Any = object()
 
 # Algorithm name -> its builder class, loaded lazily ("module:attr").
 BUILDERS: dict[str, str] = {
@@ -41,7 +41,7 @@ BUILDERS: dict[str, str] = {
 }
 
 
-class AlgorithmConfig:
+class AlgorithmConfig(BuilderKeys):
     """RLlib's `AlgorithmConfig`: each method takes RLlib's parameter names, returns self, and
     raises ConfigError for a parameter it does not know (RLlib would store it silently)."""
 
@@ -61,9 +61,9 @@ class AlgorithmConfig:
 
     # --- RLlib's builder methods ----------------------------------------------------------
 
-    def environment(self, env: Any = _UNSET, **kwargs: Any) -> Self:
+    def environment(self, env: Any = UNSET, **kwargs: Any) -> Self:
         """env (a Gymnasium id, "pkg.module:Class" or a class), env_config, ..."""
-        return self._apply("environment", kwargs if env is _UNSET else {"env": env, **kwargs})
+        return self._apply("environment", kwargs if env is UNSET else {"env": env, **kwargs})
 
     def training(self, **kwargs: Any) -> Self:
         """lr, gamma, train_batch_size(_per_learner), minibatch_size, num_epochs, model, and
@@ -87,9 +87,9 @@ class AlgorithmConfig:
         output (RLlib's names; docs/offline.md)."""
         return self._apply("offline_data", kwargs)
 
-    def callbacks(self, callbacks_class: Any = _UNSET, **kwargs: Any) -> Self:
+    def callbacks(self, callbacks_class: Any = UNSET, **kwargs: Any) -> Self:
         """A callbacks class (or a list of them, or "pkg.module:Class" paths)."""
-        if callbacks_class is not _UNSET:
+        if callbacks_class is not UNSET:
             kwargs = {"callbacks_class": callbacks_class, **kwargs}
         return self._apply("callbacks", kwargs)
 
@@ -111,9 +111,9 @@ class AlgorithmConfig:
     def resources(self, **kwargs: Any) -> Self:
         return self._apply("resources", kwargs)
 
-    def framework(self, framework: Any = _UNSET, **kwargs: Any) -> Self:
+    def framework(self, framework: Any = UNSET, **kwargs: Any) -> Self:
         return self._apply(
-            "framework", kwargs if framework is _UNSET else {"framework": framework, **kwargs}
+            "framework", kwargs if framework is UNSET else {"framework": framework, **kwargs}
         )
 
     def api_stack(self, **kwargs: Any) -> Self:
@@ -296,93 +296,7 @@ class AlgorithmConfig:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.rlrun_keys()})"
 
-    # --- internals -------------------------------------------------------------------------
-
-    def _apply(self, method: str, params: dict[str, Any]) -> Self:
-        table = self._table(method)
-        for name, value in params.items():
-            where = f"{type(self).__name__}.{method}({name}={_short(value)})"
-            spec = table.get(name)
-            if spec is None and method == "training":
-                spec = self._own_algo_key(name)
-            if spec is None:
-                raise self._unknown(method, name, table)
-            for key, v in self._resolve(spec, name, value, where).items():
-                self._set(key, v, where)
-        return self
-
-    def _table(self, method: str) -> dict[str, str]:
-        if method == "training":
-            return {**N.TRAINING, **self.own_training}
-        return N.METHODS[method]
-
-    def _own_algo_key(self, name: str) -> str | None:
-        """rlrun's own algo.* names in training() (normalize_advantages, autotune_alpha, ...)."""
-        from rlrun.config.keys import algorithm_keys, schema_keys
-
-        key = f"algo.{name}"
-        if self._name is None or key not in algorithm_keys(self._name) or name == "name":
-            return None
-        return None if F.is_section(key, schema_keys()) else key
-
-    def _resolve(self, spec: str, name: str, value: Any, where: str) -> dict[str, Any]:
-        from rlrun.rllib_yaml import mapping as M
-
-        if spec == N.SAME and name not in M.CONFIG:
-            spec = N.NONE  # a table entry that this version of the RLlib mapping lacks
-        if spec == N.NONE:
-            if value is None or name in M.NO_EFFECT or M.SAME_AS_RLRUN.get(name, _UNSET) == value:
-                return {}
-            why = N.REASONS.get(name) or M.WHY_NOT.get(name, "")
-            if name.startswith("on_"):
-                why = N.REASONS["on_"]
-            raise fail(
-                where, f"RLlib's '{name}' has no rlrun equivalent{': ' if why else ''}{why}."
-            )
-        if spec.startswith("@"):
-            return HANDLERS[spec[1:]](self, name, value, where)
-        if spec != N.SAME:
-            return {spec: value}
-        target = M.CONFIG[name]
-        if M.UNUSABLE.get(name, lambda v: False)(value):
-            raise fail(where, f"{M.WHY_NOT.get(name, 'rlrun cannot use this value')}.")
-        return {target.key: target.transform(value) if target.transform else value}
-
-    def _set(self, key: str, value: Any, where: str) -> None:
-        value = plain(value)
-        if key in N.PATH_KEYS and value is not None:
-            value = import_path(value, where)
-        if key == "algo.name":
-            return  # the builder's class names the algorithm
-        if key.startswith("algo.") and self._name is not None:
-            from rlrun.config.keys import algorithm_keys, schema_keys
-
-            if key in schema_keys() and key not in algorithm_keys(self._name):
-                raise fail(where, f"'{key}' is not a {self._name} setting")
-        self._values.pop(key, None)  # re-inserted last: a later call wins, as in RLlib
-        self._values[key] = value
-        self._origin[key] = where
-
-    def _resolved(self) -> dict[str, Any]:
-        """The values, with those that depend on others filled in."""
-        values = dict(self._values)
-        if (
-            "train_batch_size" in self._deferred
-            and "algo.train_batch_size_per_learner" not in values
-        ):
-            total, where = self._deferred["train_batch_size"]
-            learners = values.get("learner.num_learners") or 0
-            if (
-                isinstance(total, int | float)
-                and not isinstance(total, bool)
-                and isinstance(learners, int)
-            ):
-                total = max(1, int(total) // max(1, learners))
-            values["algo.train_batch_size_per_learner"] = total
-            self._origin.setdefault("algo.train_batch_size_per_learner", where)
-        if "kl_coeff" in self._deferred and "algo.use_kl_loss" not in values:
-            values["algo.use_kl_loss"] = True
-        return values
+    # --- composing -------------------------------------------------------------------------
 
     def _compose(self, values: dict[str, Any] | None = None) -> Any:
         from rlrun.config.compose import compose
@@ -394,39 +308,6 @@ class AlgorithmConfig:
             raise ConfigError(None, None, "AlgorithmConfig() names no algorithm: use PPOConfig(), "
                               "DQNConfig() or SACConfig(), or AlgorithmConfig(algo_class='PPO')")  # fmt: skip
         return self._name
-
-    def _explained(self, e: ConfigError) -> ConfigError:
-        """The CLI's error, plus the builder call that set the key."""
-        if e.key is None:
-            return e
-        key = e.key.lstrip("+")
-        setters = [k for k in self._origin if key == k or key.startswith((f"{k}.", f"{k}["))]
-        if not setters:
-            return e
-        origin = self._origin[max(setters, key=len)]
-        return ConfigError(e.key, e.value, f"{e.detail} (set by {origin})", allowed=e.allowed)
-
-    def _all_names(self) -> list[str]:
-        return sorted({n for t in N.METHODS.values() for n in t} | set(self.own_training))
-
-    def _method_of(self, name: str) -> str | None:
-        if name in self.own_training or self._own_algo_key(name):
-            return "training"
-        return next((m for m, table in N.METHODS.items() if name in table), None)
-
-    def _unknown(self, method: str, name: str, table: dict[str, str]) -> ConfigError:
-        cls = type(self).__name__
-        elsewhere = [f".{m}" for m, t in N.METHODS.items() if m != method and name in t]
-        for algo, path in BUILDERS.items():
-            if method == "training" and algo != self._name and name in _load(path).own_training:
-                elsewhere.append(f"{algo}Config.training")
-        hint = (
-            f" It is a parameter of {elsewhere[0]}()."
-            if elsewhere
-            else did_you_mean(name, list(table))
-        )
-        return ConfigError(None, None, f"{cls}.{method}({name}=...): unknown parameter '{name}'.{hint}",
-                           allowed=", ".join(sorted(table)))  # fmt: skip
 
 
 def trainable(name: str) -> type:
@@ -464,8 +345,3 @@ def _load(path: str) -> Any:
     from rlrun.algorithms.registry import load_attr
 
     return load_attr(path)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
