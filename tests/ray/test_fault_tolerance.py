@@ -66,7 +66,7 @@ def test_a_failed_runner_is_restarted_and_training_goes_on(
     assert "env runner" in text and "restarted" in text
     if mode == "raise":
         assert "FaultyEnv: deliberate failure at step 150" in text  # the env's own traceback
-        assert 'debug_envs.py", line' in text and "\x1b[" not in text
+        assert 'debug_envs/wrappers.py", line' in text and "\x1b[" not in text
     else:
         assert "died" in text.lower() or "exit" in text.lower()
 

@@ -108,4 +108,4 @@ def test_the_driver_runner_failing_ends_the_run_as_a_training_failure(caplog):
     assert e.value.exit_code == 1
     assert "deliberate failure at step 5" in str(e.value)
     assert "restart_failed_sub_environments=true" in str(e.value)
-    assert 'debug_envs.py", line' in caplog.text  # the env's traceback, for error.txt
+    assert 'debug_envs/wrappers.py", line' in caplog.text  # the env's traceback, for error.txt
