@@ -8,10 +8,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from rlrun.env.multi_agent.direct_adapter import DirectAdapter
 from rlrun.env.multi_agent.env import (
-    AECAdapter,
-    DirectAdapter,
-    ParallelAdapter,
     agent_spaces,
     env_is_multi_agent,
     is_multi_agent,
@@ -19,6 +17,7 @@ from rlrun.env.multi_agent.env import (
     make_multi_agent_env,
 )
 from rlrun.env.multi_agent.example_envs import JoinLeaveEnv, MultiAgentCartPole, TurnBasedGuess
+from rlrun.env.multi_agent.pettingzoo_adapters import AECAdapter, ParallelAdapter
 from rlrun.errors import ConfigError
 
 EXAMPLES = "rlrun.env.multi_agent.example_envs"

@@ -5,7 +5,7 @@
   that did not move, for runner tests.
 * `JoinLeaveEnv`: deterministic agents that join and leave mid-episode, for runner tests.
 
-They speak the protocol that `rlrun.env.multi_agent.env` documents: `possible_agents`,
+They speak the protocol that `rlrun.env.multi_agent.adapter` documents: `possible_agents`,
 `observation_spaces`/`action_spaces` dicts, `reset(seed=, options=) -> (obs, infos)` and
 `step(actions) -> (obs, rewards, terminateds, truncateds, infos)` with "__all__" flags.
 """
