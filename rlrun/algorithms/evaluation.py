@@ -55,25 +55,34 @@ class Evaluator:
         self.by_episodes = eval_cfg.duration_unit == "episodes" and not self.auto
         self.duration = 1 if self.auto else int(eval_cfg.duration)
         self._seconds = 1.0
-        # evaluation.config: {env: {...}, env_runner: {...}} over training's (RLlib's
-        # evaluation_config); evaluation.env_config stays a shorthand for env.env_config.
-        overrides = eval_cfg.config or {}
-        env = {
-            **env_cfg,
-            **(overrides.get("env") or {}),
-            "env_config": {
-                **(env_cfg.get("env_config") or {}),
-                **((overrides.get("env") or {}).get("env_config") or {}),
-                **eval_cfg.env_config,
-            },
-        }
-        runner_over = overrides.get("env_runner") or {}
+        env = _eval_env_config(env_cfg, eval_cfg)
+        rcfg = self._eval_runner_config(eval_cfg, runner_cfg)
+        # What episode hooks log in eval runners, reported as evaluation/env_runners/<key>.
+        # Multi-agent runners log per-agent and per-module returns there too.
+        multi_agent = isinstance(module_spec, MultiRLModuleSpec)
+        self.custom = MetricsLogger() if rcfg.callbacks or multi_agent else None
+        # Far from the training seeds, so evaluation never replays training's episodes.
+        eval_seed = None if seed is None else seed + 1_000_003
+        self.local: Any = None  # an EnvRunner or a MultiAgentEnvRunner
+        self.remote: Any = None
+        self._make_runners(env, rcfg, fault_cfg, module_spec, observation_space, eval_seed)
+        self._pending: tuple[list[Any], float] | None = None
+        # evaluation.custom_evaluation_function (RLlib's name): fn(algorithm, evaluator) ->
+        # the `evaluation` result section, in place of the built-in episodes.
+        self.custom_function: Any = _custom_evaluation_function(eval_cfg)
+
+    def _eval_runner_config(
+        self, eval_cfg: EvaluationConfig, runner_cfg: RunnerConfig
+    ) -> RunnerConfig:
+        """The training runners' config with evaluation.config.env_runner over it, evaluation's
+        exploration and policy mapping, and no more sub-envs than episodes to play."""
+        runner_over = (eval_cfg.config or {}).get("env_runner") or {}
         runner_cfg = dataclasses.replace(runner_cfg, **runner_over)
         n_remote = eval_cfg.num_env_runners
         num_envs = eval_cfg.num_envs_per_env_runner or runner_cfg.num_envs_per_env_runner
         if self.by_episodes:  # no more sub-envs than episodes each runner plays
             num_envs = max(1, min(num_envs, math.ceil(self.duration / max(1, n_remote))))
-        rcfg = dataclasses.replace(
+        return dataclasses.replace(
             runner_cfg,
             # evaluation.config.env_runner.explore wins over evaluation.explore
             explore=bool(runner_over.get("explore", eval_cfg.explore)),
@@ -81,14 +90,18 @@ class Evaluator:
             policy_mapping_fn=eval_cfg.policy_mapping_fn or runner_cfg.policy_mapping_fn,
             in_evaluation=True,  # env_runner.in_evaluation, for the user's episode hooks
         )
-        # What episode hooks log in eval runners, reported as evaluation/env_runners/<key>.
-        # Multi-agent runners log per-agent and per-module returns there too.
-        multi_agent = isinstance(module_spec, MultiRLModuleSpec)
-        self.custom = MetricsLogger() if runner_cfg.callbacks or multi_agent else None
-        # Far from the training seeds, so evaluation never replays training's episodes.
-        eval_seed = None if seed is None else seed + 1_000_003
-        self.local: Any = None  # an EnvRunner or a MultiAgentEnvRunner
-        self.remote: Any = None
+
+    def _make_runners(
+        self,
+        env: dict[str, Any],
+        rcfg: RunnerConfig,
+        fault_cfg: FaultToleranceConfig,
+        module_spec: RLModuleSpec,
+        observation_space: gym.Space,
+        eval_seed: int | None,
+    ) -> None:
+        """The eval runners: Ray actors with evaluation.num_env_runners, else one in the driver."""
+        n_remote = self.cfg.num_env_runners
         if n_remote:
             from rlrun.env.remote_env_runner_group import RemoteEnvRunnerGroup
 
@@ -101,7 +114,7 @@ class Evaluator:
                 eval_seed,
                 num_runners=n_remote,
                 update_filters=False,
-                num_cpus_per_runner=eval_cfg.num_cpus_per_env_runner,
+                num_cpus_per_runner=self.cfg.num_cpus_per_env_runner,
             )
         else:
             self.local = make_env_runner(
@@ -111,18 +124,6 @@ class Evaluator:
                 seed=eval_seed,
                 update_filters=False,
                 recreate_failed_sub_envs=fault_cfg.restart_failed_sub_environments,
-            )
-        self._pending: tuple[list[Any], float] | None = None
-        # evaluation.custom_evaluation_function (RLlib's name): fn(algorithm, evaluator) ->
-        # the `evaluation` result section, in place of the built-in episodes.
-        self.custom_function: Any = None
-        if eval_cfg.custom_evaluation_function:
-            from rlrun.callbacks.hooks import load_attr_path
-
-            self.custom_function = load_attr_path(
-                "evaluation.custom_evaluation_function",
-                eval_cfg.custom_evaluation_function,
-                "pkg.module:fn, fn(algorithm, evaluator) -> dict of metrics",
             )
 
     def due(self, iteration: int) -> bool:
@@ -233,3 +234,31 @@ class Evaluator:
             self.remote.stop()
         if self.local is not None:
             self.local.stop()
+
+
+def _eval_env_config(env_cfg: dict[str, Any], eval_cfg: EvaluationConfig) -> dict[str, Any]:
+    """The training env section with evaluation.config.env over it (RLlib's evaluation_config);
+    evaluation.env_config stays a shorthand for env.env_config and wins over both."""
+    env_over = (eval_cfg.config or {}).get("env") or {}
+    return {
+        **env_cfg,
+        **env_over,
+        "env_config": {
+            **(env_cfg.get("env_config") or {}),
+            **(env_over.get("env_config") or {}),
+            **eval_cfg.env_config,
+        },
+    }
+
+
+def _custom_evaluation_function(eval_cfg: EvaluationConfig) -> Any:
+    """evaluation.custom_evaluation_function loaded, or None."""
+    if not eval_cfg.custom_evaluation_function:
+        return None
+    from rlrun.callbacks.hooks import load_attr_path
+
+    return load_attr_path(
+        "evaluation.custom_evaluation_function",
+        eval_cfg.custom_evaluation_function,
+        "pkg.module:fn, fn(algorithm, evaluator) -> dict of metrics",
+    )
