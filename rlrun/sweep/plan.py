@@ -39,47 +39,14 @@ class SweepPlan:
 def plan_sweep(overrides: list[str], now: datetime | None = None) -> SweepPlan:
     hydra_ov = [o for o in overrides if _key(o).startswith("hydra")]
     user = [o for o in overrides if not _key(o).startswith("hydra")]
-    choices = {g: "basic" for g in _HYDRA_GROUPS}
-    for text in hydra_ov:
-        key, _, value = text.lstrip("+").partition("=")
-        if key in _HYDRA_GROUPS:
-            if value not in _HYDRA_GROUPS[key]:
-                raise ConfigError(
-                    key,
-                    value,
-                    "is not an option rlrun supports.",
-                    allowed=", ".join(_HYDRA_GROUPS[key]),
-                )
-            choices[key] = value
-        elif not key.startswith("hydra."):
-            raise ConfigError(
-                key,
-                value,
-                "is not a Hydra setting a sweep takes.",
-                allowed="hydra/launcher=basic|ray, hydra/sweeper=basic|optuna, hydra.sweeper.*, "
-                "hydra.launcher.*",
-            )
+    choices = _hydra_choices(hydra_ov)
     if choices["hydra/sweeper"] == "optuna":
         _require_optuna()
 
     parsed = parse_overrides(user)
     sweeps = [ov for ov in parsed if ov.is_sweep_override()]
-    if not sweeps and choices["hydra/sweeper"] == "basic":
-        raise ConfigError(
-            None,
-            None,
-            "-m/--multirun needs at least one sweep, e.g. seed=0,1,2 or algo.lr=1e-3,3e-4 "
-            "(comma-separated values, range(), choice() or glob()); for one trial drop -m.",
-        )
     if choices["hydra/sweeper"] == "basic":
-        for ov in sweeps:
-            if isinstance(ov.value(), IntervalSweep):
-                raise ConfigError(
-                    str(ov.key_or_group),
-                    ov.input_line,
-                    "interval() is a continuous range, which only a search sweeper samples: add "
-                    "hydra/sweeper=optuna, or list values (a,b,c) or use range(start,stop,step).",
-                )
+        _check_basic_sweeps(sweeps)
     task = open_free_form(rewrite_env_overrides(user, parsed=parsed, sweeps=True))
     base = _check_every_value(task)
     sweep_keys = [_sweep_key(ov) for ov in sweeps]
@@ -104,6 +71,51 @@ def plan_sweep(overrides: list[str], now: datetime | None = None) -> SweepPlan:
         sweeper=choices["hydra/sweeper"],
         base_config=base,
     )
+
+
+def _hydra_choices(hydra_ov: list[str]) -> dict[str, str]:
+    """The launcher and sweeper the user's hydra/... overrides pick; any other Hydra override
+    must be a hydra.* setting."""
+    choices = {g: "basic" for g in _HYDRA_GROUPS}
+    for text in hydra_ov:
+        key, _, value = text.lstrip("+").partition("=")
+        if key in _HYDRA_GROUPS:
+            if value not in _HYDRA_GROUPS[key]:
+                raise ConfigError(
+                    key,
+                    value,
+                    "is not an option rlrun supports.",
+                    allowed=", ".join(_HYDRA_GROUPS[key]),
+                )
+            choices[key] = value
+        elif not key.startswith("hydra."):
+            raise ConfigError(
+                key,
+                value,
+                "is not a Hydra setting a sweep takes.",
+                allowed="hydra/launcher=basic|ray, hydra/sweeper=basic|optuna, hydra.sweeper.*, "
+                "hydra.launcher.*",
+            )
+    return choices
+
+
+def _check_basic_sweeps(sweeps: list[Override]) -> None:
+    """The basic sweeper needs at least one sweep, and only values it can list."""
+    if not sweeps:
+        raise ConfigError(
+            None,
+            None,
+            "-m/--multirun needs at least one sweep, e.g. seed=0,1,2 or algo.lr=1e-3,3e-4 "
+            "(comma-separated values, range(), choice() or glob()); for one trial drop -m.",
+        )
+    for ov in sweeps:
+        if isinstance(ov.value(), IntervalSweep):
+            raise ConfigError(
+                str(ov.key_or_group),
+                ov.input_line,
+                "interval() is a continuous range, which only a search sweeper samples: add "
+                "hydra/sweeper=optuna, or list values (a,b,c) or use range(start,stop,step).",
+            )
 
 
 def trial_tag(job_overrides: list[str], sweep_keys: list[str]) -> str:
