@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,24 +111,45 @@ def train_command(args: list[str]) -> int:
         from rlrun.rllib_yaml.commands import train_file
 
         return train_file(args)
-    print_cfg = False
-    multirun = False
-    resume_sweep = False
-    verbose = 0
-    overrides: list[str] = []
-    it = iter(args)
-    for arg in it:
+    opts = _parse_train_args(args)
+    if opts is None:
+        print(train_help())
+        return 0
+    if opts.resume_sweep and not opts.multirun:
+        raise ConfigError(
+            None, None, "--resume continues a sweep (-m); a single run resumes with "
+            "resume=PATH (a checkpoint or trial folder)",
+        )  # fmt: skip
+    if opts.multirun:
+        return _run_multirun(opts.overrides, opts.print_cfg, opts.verbose, opts.resume_sweep)
+    return _train_one(opts.overrides, opts.print_cfg, opts.verbose)
+
+
+@dataclass
+class _TrainArgs:
+    """`rlrun train`'s command line: its options, and the overrides in their order."""
+
+    print_cfg: bool = False
+    multirun: bool = False
+    resume_sweep: bool = False
+    verbose: int = 0
+    overrides: list[str] = field(default_factory=list)
+
+
+def _parse_train_args(args: list[str]) -> _TrainArgs | None:
+    """The options and overrides of `rlrun train`; None when help was asked for."""
+    opts = _TrainArgs()
+    for arg in args:
         if arg in ("-h", "--help"):
-            print(train_help())
-            return 0
+            return None
         if arg == "--cfg":
-            print_cfg = True
+            opts.print_cfg = True
         elif arg in ("-m", "--multirun"):
-            multirun = True
+            opts.multirun = True
         elif arg == "--resume":
-            resume_sweep = True
+            opts.resume_sweep = True
         elif n := verbosity(arg):
-            verbose += n
+            opts.verbose += n
         elif arg.startswith("-"):
             raise ConfigError(
                 None,
@@ -136,16 +158,12 @@ def train_command(args: list[str]) -> int:
                 "--cfg, -v, --help.",
             )
         else:
-            overrides.append(arg)
+            opts.overrides.append(arg)
+    return opts
 
-    if resume_sweep and not multirun:
-        raise ConfigError(
-            None, None, "--resume continues a sweep (-m); a single run resumes with "
-            "resume=PATH (a checkpoint or trial folder)",
-        )  # fmt: skip
-    if multirun:
-        return _run_multirun(overrides, print_cfg, verbose, resume_sweep)
 
+def _train_one(overrides: list[str], print_cfg: bool, verbose: int) -> int:
+    """`rlrun train` without -m: compose and check everything, then train one trial."""
     from rlrun.config.checkpoint_path import check_checkpoint
     from rlrun.config.compose import compose
     from rlrun.config.validate import check_env_id, validate
