@@ -55,13 +55,9 @@ def launch_on_ray(
     max_concurrent: int | None = None,
 ) -> list[Any]:
     import ray
-    from hydra.core.utils import JobReturn, JobStatus
-    from omegaconf import OmegaConf
-    from ray.util.placement_group import placement_group, remove_placement_group
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+    from ray.util.placement_group import remove_placement_group
 
     from rlrun.cluster import init_ray
-    from rlrun.config.compose import compose
     from rlrun.sweep import multirun
 
     spec, plan = multirun.current_sweep()
@@ -77,18 +73,7 @@ def launch_on_ray(
         while pending or running:
             while pending and len(running) < limit:
                 index, overrides = pending.pop(0)
-                config = OmegaConf.to_container(compose(overrides), resolve=True)
-                bundles = trial_bundles(config)  # type: ignore[arg-type]
-                pg = placement_group(bundles, strategy="PACK")
-                ref = remote.options(
-                    num_cpus=bundles[0].get("CPU", 0),
-                    num_gpus=bundles[0].get("GPU", 0),
-                    scheduling_strategy=PlacementGroupSchedulingStrategy(
-                        placement_group=pg,
-                        placement_group_bundle_index=0,
-                        placement_group_capture_child_tasks=True,
-                    ),
-                ).remote(overrides, index, spec)
+                ref, pg = _submit_trial(remote, overrides, index, spec)
                 running[ref] = (index, overrides, pg)
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
@@ -105,6 +90,42 @@ def launch_on_ray(
 
         if not pending and not running:
             shutdown_ray()
+    return _job_returns(jobs, records, hydra_config, str(plan.experiment_dir))
+
+
+def _submit_trial(
+    remote: Any, overrides: list[str], index: int, spec: TrialSpec
+) -> tuple[Any, Any]:
+    """Start one trial in a placement group of its own; returns (its task, the group)."""
+    from omegaconf import OmegaConf
+    from ray.util.placement_group import placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    from rlrun.config.compose import compose
+
+    config = OmegaConf.to_container(compose(overrides), resolve=True)
+    bundles = trial_bundles(config)  # type: ignore[arg-type]
+    pg = placement_group(bundles, strategy="PACK")
+    ref = remote.options(
+        num_cpus=bundles[0].get("CPU", 0),
+        num_gpus=bundles[0].get("GPU", 0),
+        scheduling_strategy=PlacementGroupSchedulingStrategy(
+            placement_group=pg,
+            placement_group_bundle_index=0,
+            placement_group_capture_child_tasks=True,
+        ),
+    ).remote(overrides, index, spec)
+    return ref, pg
+
+
+def _job_returns(
+    jobs: list[tuple[int, list[str]]],
+    records: dict[int, TrialRecord],
+    hydra_config: Any,
+    working_dir: str,
+) -> list[Any]:
+    """Hydra's JobReturn of each trial, in the jobs' order."""
+    from hydra.core.utils import JobReturn, JobStatus
 
     returns = []
     for index, overrides in jobs:
@@ -113,7 +134,7 @@ def launch_on_ray(
             overrides=overrides,
             cfg=None,
             hydra_cfg=hydra_config,
-            working_dir=str(plan.experiment_dir),
+            working_dir=working_dir,
             task_name="rlrun",
             status=JobStatus.COMPLETED,
         )
