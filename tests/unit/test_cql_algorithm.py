@@ -4,6 +4,7 @@ sampling, and a checkpoint round trip restores weights, counters and the bc_iter
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +72,32 @@ def test_round_trip(trained):
             assert torch.equal(v, b.get_weights()[k]), k
         assert b.num_updates_lifetime == a.num_updates_lifetime == 2 * UPDATES
         assert restored.num_env_steps_trained_lifetime == 2 * UPDATES * BATCH
-        assert type(restored).__name__ == "CQL" and len(restored.replay) == 10_000
+        assert type(restored).__name__ == "CQL" and not restored.replays  # read when training
         r = restored.train()
+        assert len(restored.replay) == 10_000
         assert r["training_iteration"] == 3
         assert r["num_env_steps_trained_lifetime"] == 3 * UPDATES * BATCH
         assert r["num_env_steps_sampled_lifetime"] == 0
         assert r["learners"]["default_policy"]["bc_phase"] == 0.0  # the count went on
+    finally:
+        restored.stop()
+
+
+def test_a_checkpoint_evaluates_without_its_data(tmp_path: Path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    overrides = [o for o in OVERRIDES if not o.startswith("offline_data.input_")]
+    algo = rlrun.build([*overrides, f"offline_data.input_={data}"])
+    try:
+        algo.train()
+        path = algo.save(tmp_path / "checkpoint_000001")
+    finally:
+        algo.stop()
+    shutil.rmtree(data)
+    restored = Algorithm.from_checkpoint(path)
+    try:
+        stats = restored.evaluate(episodes=1)
+        assert np.isfinite(stats["episode_return_mean"])
     finally:
         restored.stop()
 

@@ -1,8 +1,9 @@
 """CQL's algorithm: SAC's, learning from recorded data only.
 
-The replay buffer is filled once, at the start, with every transition of `offline_data.input_`
-(rlrun.offline: the episodes in the standard time-major format, so the buffer's n-step windows
-stop at episode ends as they do online). Each iteration replays
+The replay buffer is filled once, at the first training step, with every transition of
+`offline_data.input_` (rlrun.offline: the episodes in the standard time-major format, so the
+buffer's n-step windows stop at episode ends as they do online): a checkpoint restored to
+evaluate or to act needs no data (`rlrun train` checks up front that the paths exist). Each iteration replays
 `offline_data.dataset_num_iters_per_learner` batches from it, exactly as the online training
 step does, and sends the weights to the runners, which only evaluate (`evaluation.interval`).
 Nothing is sampled: `num_env_steps_sampled_lifetime` stays 0, and schedules (lr, replay beta)
@@ -35,16 +36,18 @@ class CQL(OfflineSteps, SAC):
         require_box_actions(act_space)  # before any runner or learner starts
         return super()._single_module_spec(obs_space, act_space, model)
 
-    def _make_replay(
-        self, module_id: str, num_columns: int, capacity: int | None = None
-    ) -> ReplayBuffer:
-        """A buffer that holds exactly the recorded data (`replay.capacity` is not used)."""
-        from rlrun.offline import episodes_to_rollouts, load_episodes
-
+    def _make_replays(self, num_columns: int) -> dict[str, ReplayBuffer]:
+        """None yet: the data is read at the first training step."""
         if self.is_multi_agent:
             raise ConfigError(
                 "algo.name", "CQL", "learns single-agent data; this env is a multi-agent one"
             )
+        return {}
+
+    def _data_replay(self, module_id: str) -> ReplayBuffer:
+        """A buffer that holds exactly the recorded data (`replay.capacity` is not used)."""
+        from rlrun.offline import episodes_to_rollouts, load_episodes
+
         spec = self.module_specs[module_id]
         episodes = load_episodes(
             self.config["offline_data"], spec.observation_space, spec.action_space
@@ -53,12 +56,16 @@ class CQL(OfflineSteps, SAC):
         rollouts = episodes_to_rollouts(episodes, DATA_COLUMNS)
         columns = rollouts[0].num_envs
         rows = sum(np.asarray(ro.data["mask"], bool).sum(axis=0) for ro in rollouts)
-        buffer = super()._make_replay(module_id, columns, columns * int(np.max(rows)))
+        buffer = self._make_replay(module_id, columns, columns * int(np.max(rows)))
         for ro in rollouts:
             buffer.add(ro)
         return buffer
 
     def training_step(self) -> dict[str, Any]:
+        if not self.replays:
+            with self.timer("offline_sampling_timer"):
+                self.replays = {m: self._data_replay(m) for m in self.trainable_module_ids}
+                self._update_debt = dict.fromkeys(self.replays, 0.0)
         updates = int(self.config["offline_data"]["dataset_num_iters_per_learner"])
         with self.timer("learner_update_timer"):
             learners = self.replay_and_update(

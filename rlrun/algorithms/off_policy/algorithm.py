@@ -31,14 +31,16 @@ class OffPolicyAlgorithm(Algorithm):
         # A stream per sub-env (single-agent) or per sub-env and agent (multi-agent).
         self.columns_per_runner = self.envs_per_runner * self.streams_per_env
         num_runners = max(1, int(self.config["env_runner"]["num_env_runners"]))
-        # One buffer per module that learns (RLlib's multi-agent buffer keyed by module).
-        self.replays: dict[str, ReplayBuffer] = {
-            mid: self._make_replay(mid, num_runners * self.columns_per_runner)
-            for mid in self.trainable_module_ids
-        }
+        self.replays: dict[str, ReplayBuffer] = self._make_replays(
+            num_runners * self.columns_per_runner
+        )
         self.beta = Schedule(self.algo_config.replay.beta)
         # Fractional batches owed by earlier rounds, per module.
         self._update_debt = dict.fromkeys(self.replays, 0.0)
+
+    def _make_replays(self, num_columns: int) -> dict[str, ReplayBuffer]:
+        """One buffer per module that learns (RLlib's multi-agent buffer keyed by module)."""
+        return {mid: self._make_replay(mid, num_columns) for mid in self.trainable_module_ids}
 
     def _make_replay(
         self, module_id: str, num_columns: int, capacity: int | None = None
