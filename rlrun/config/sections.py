@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from rlrun.errors import ConfigError
+
 T = TypeVar("T")
 
 
@@ -30,26 +32,38 @@ def complete(cls: type, section: Mapping[str, Any] | Any | None) -> dict[str, An
     return _merge(defaults(cls), dict(section or {}))
 
 
-def typed(cls: type[T], section: Mapping[str, Any] | T | None) -> T:
+class UnknownKeyError(ConfigError, TypeError):
+    """A key the section's schema does not have. Composed configs were checked by Hydra, so
+    this means a dict built by hand, or a checkpoint's config.yaml from another rlrun version
+    or edited: an exit-2 error naming the key (and a TypeError for code that builds dicts)."""
+
+
+def typed(cls: type[T], section: Mapping[str, Any] | T | None, where: str | None = None) -> T:
     """`section` as an instance of its schema dataclass `cls` (an instance of `cls` is returned
-    as it is). Keys the schema does not have are an error naming them: the composed configs
-    were checked by Hydra, so an unknown key here is a bug in the code that built the dict."""
+    as it is). Keys the schema does not have are an UnknownKeyError naming them (as
+    `where.key`; `where` defaults to the class name)."""
     if isinstance(section, cls):
         return section
-    return _build(cls, complete(cls, section))
+    return _build(cls, complete(cls, section), where or cls.__name__)
 
 
-def _build(cls: type[T], values: dict[str, Any]) -> T:
+def _build(cls: type[T], values: dict[str, Any], where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise TypeError(f"{cls.__name__} has no key(s) {unknown}; it has {sorted(fields)}")
+        raise UnknownKeyError(
+            f"{where}.{unknown[0]}",
+            values[unknown[0]],
+            f"{cls.__name__} has no key(s) {unknown} (a config written by another rlrun "
+            "version, or edited by hand?)",
+            allowed=", ".join(sorted(fields)),
+        )
     probe = cls()
     kwargs = {}
     for name, value in values.items():
         default = getattr(probe, name)
         if dataclasses.is_dataclass(default) and isinstance(value, Mapping):
-            value = _build(type(default), dict(value))
+            value = _build(type(default), dict(value), f"{where}.{name}")
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -70,7 +84,7 @@ def algo_section(section: Mapping[str, Any] | Any) -> Any:
 
     if dataclasses.is_dataclass(section) and not isinstance(section, type):
         return section
-    return typed(config_class(section["name"]), section)
+    return typed(config_class(section["name"]), section, "algo")
 
 
 def complete_config(config: Any) -> dict[str, Any]:
