@@ -143,7 +143,7 @@ def build_spec(
     single_spec: SpecBuilder,
 ) -> MultiRLModuleSpec:
     """Every module's spec (spaces from the agents mapped to it), its settings, which learn."""
-    from rlrun.env.multi_agent.env_runner import load_mapping
+    from rlrun.env.multi_agent.mappings import load_mapping
 
     ma = cfg["multi_agent"]
     policies = policies_of(ma)

@@ -39,6 +39,7 @@ from rlrun.env.multi_agent.lanes import (
     segments_to_rollouts,
     take_closed,
 )
+from rlrun.env.multi_agent.mappings import load_mapping
 from rlrun.env.rollout import Rollout
 from rlrun.env.runner_config import RunnerConfig
 
@@ -394,23 +395,6 @@ class MultiAgentEnvRunner:
     def stop(self) -> None:
         for env in self.envs:
             env.close()
-
-
-def load_mapping(
-    path: str | None, module_ids: list[str], key: str = "multi_agent.policy_mapping_fn"
-) -> Callable[..., str]:
-    """The user's mapping function, or RLlib's default: every agent to the one module."""
-    if path:
-        from rlrun.callbacks.hooks import load_attr_path
-
-        fn = load_attr_path(key, path, "pkg.module:function, fn(agent_id, episode, **kwargs)")
-        if not callable(fn):
-            from rlrun.errors import ConfigError
-
-            raise ConfigError(key, path, f"is a {type(fn).__name__}, not a function")
-        return fn
-    only = module_ids[0]
-    return lambda agent_id, episode, **kwargs: only
 
 
 def _obs_converter(space: Any) -> Callable[[Any], Any]:
