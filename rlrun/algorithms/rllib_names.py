@@ -136,8 +136,18 @@ SAC_TRAINING: dict[str, str] = {
 # RLlib's CQLConfig.training(): SAC's, plus the penalty's (rlrun.algorithms.cql.config).
 CQL_TRAINING: dict[str, str] = {
     **SAC_TRAINING,
-    **{name: f"algo.{name}" for name in ("min_q_weight", "num_actions", "temperature", "bc_iters")},
-    **_each(NONE, "lagrangian lagrangian_thresh deterministic_backup"),
+    **{
+        name: f"algo.{name}"
+        for name in (
+            "min_q_weight",
+            "num_actions",
+            "temperature",
+            "bc_iters",
+            "lagrangian",
+            "lagrangian_thresh",
+        )
+    },  # fmt: skip
+    **_each(NONE, "deterministic_backup"),
 }
 
 
@@ -375,8 +385,6 @@ REASONS: dict[str, str] = {
     "exploration_config": "PPO and SAC explore by sampling; DQN: .training(epsilon=...)",
     "vf_clip_param": "RLlib clips the value loss; rlrun's algo.vf_clip_param clips the value "
     "update around the old value (SB3's clip_range_vf): set that key with update_from_dict",
-    "lagrangian": "rlrun's CQL has a fixed min_q_weight (no Lagrangian tuning of it)",
-    "lagrangian_thresh": "rlrun's CQL has a fixed min_q_weight (no Lagrangian tuning of it)",
     "deterministic_backup": "rlrun's CQL keeps SAC's soft backup (the entropy term in the target)",
     "burnin_len": "rlrun's BC and MARWIL learn feed-forward modules only (no recurrent burn-in)",
     "shuffle_buffer_size": "rlrun reads the data into memory; offline_data.shuffle draws its "

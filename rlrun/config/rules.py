@@ -198,6 +198,7 @@ RULES: tuple[Rule, ...] = (
     at_least("algo.num_actions", 1, integer=True),
     above("algo.temperature", 0),
     at_least("algo.bc_iters", 0, integer=True),
+    Rule("algo.lagrangian_thresh", is_num, "a number (the target gap tau)"),
     # IMPALA, APPO
     above("algo.vtrace_clip_rho_threshold", 0),
     above("algo.vtrace_clip_pg_rho_threshold", 0),

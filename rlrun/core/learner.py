@@ -232,8 +232,16 @@ class Learner:
         return out
 
     def _average_gradients(self) -> None:
-        """Average gradients over all learners in one all-reduce of a flat buffer."""
-        params = [p for p in self.module.parameters() if p.requires_grad]
+        """Average gradients over all learners in one all-reduce of a flat buffer: every
+        tensor an optimizer steps (module parameters, and learner-owned ones such as CQL's
+        log alpha'), in the same order on every learner."""
+        seen: set[int] = set()
+        params = []
+        for opt in self.optimizers.values():
+            for p in opt.params:
+                if p.requires_grad and id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
         for p in params:
             if p.grad is None:  # unused this step here, perhaps not elsewhere: count it as zero
                 p.grad = torch.zeros_like(p)

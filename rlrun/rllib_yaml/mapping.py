@@ -160,6 +160,8 @@ CONFIG: dict[str, Target] = {
     "min_q_weight": Target("algo.min_q_weight"),
     "num_actions": Target("algo.num_actions"),
     "temperature": Target("algo.temperature"),
+    "lagrangian": Target("algo.lagrangian"),
+    "lagrangian_thresh": Target("algo.lagrangian_thresh"),
     # offline data (input / input_ / input_config: rlrun.rllib_yaml.offline_async)
     "dataset_num_iters_per_learner": Target("offline_data.dataset_num_iters_per_learner"),
     # env runners
@@ -373,7 +375,6 @@ SAME_AS_RLRUN: dict[str, Any] = {
     "replay_ratio": 0.0,
     "replay_proportion": 0.0,
     "use_circular_buffer": True,
-    "lagrangian": False,
     "postprocess_inputs": True,
 }
 
@@ -425,8 +426,6 @@ WHY_NOT: dict[str, str] = {
     "learner_queue_size": "rlrun's learner trains in the driver's loop, without a queue",
     "learner_queue_timeout": "rlrun's learner trains in the driver's loop, without a queue",
     "target_worker_clipping": "rlrun's APPO clips against its target network only",
-    "lagrangian": "rlrun's CQL keeps min_q_weight fixed (no Lagrangian tuning)",
-    "lagrangian_thresh": "rlrun's CQL keeps min_q_weight fixed (no Lagrangian tuning)",
     "deterministic_backup": "rlrun's CQL keeps SAC's soft backup (the entropy term stays)",
     "actions_in_input_normalized": "rlrun's recorded actions are what the env received; CQL "
     "converts them to its own units",

@@ -227,3 +227,63 @@ def test_bc_phase_counts_gradient_updates():
 def test_discrete_actions_are_refused():
     with pytest.raises(ConfigError, match=r"Box action space; this env's is Discrete\(3\)"):
         make_learner(action_space=gym.spaces.Discrete(3))
+
+
+# --- CQL-Lagrange: the penalty's weight learned against lagrangian_thresh -------------------------
+
+
+def _fixed_penalty(learner: CQLLearner, monkeypatch, per_critic: list[float]) -> None:
+    """The critics' penalty brackets fixed to `per_critic` (still attached to a critic
+    parameter, so the critic loss keeps a gradient path)."""
+    anchor = next(learner.module.qs.parameters())
+    values = torch.tensor(per_critic)
+    monkeypatch.setattr(learner, "penalty", lambda b: values + 0.0 * anchor.sum())
+
+
+def test_lagrangian_losses_by_hand(monkeypatch):
+    """min_q_weight 2, brackets [3, 4] -> gaps [6, 8]; tau 5; log alpha' 0.5 -> alpha' = e^0.5.
+    Critic term: alpha' ((6 - 5) + (8 - 5)) = 4 e^0.5. alpha' loss: -alpha' mean(1, 3) = -2 e^0.5,
+    whose gradient in log alpha' is -2 e^0.5 (alpha' rises while the gap exceeds tau)."""
+    learner = make_learner(min_q_weight=2.0, lagrangian=True, lagrangian_thresh=5.0, bc_iters=0)
+    with torch.no_grad():
+        learner.log_alpha_prime.fill_(0.5)
+    _fixed_penalty(learner, monkeypatch, [3.0, 4.0])
+    losses, metrics = learner.compute_loss(batch(8))
+    e = math.exp(0.5)
+    assert float(metrics["cql_loss"]) == pytest.approx(4 * e, rel=1e-6)
+    assert float(losses["alpha_prime"].detach()) == pytest.approx(-2 * e, rel=1e-6)
+    assert float(metrics["alpha_prime"]) == pytest.approx(e, rel=1e-6)
+    (grad,) = torch.autograd.grad(losses["alpha_prime"], [learner.log_alpha_prime])
+    assert float(grad) == pytest.approx(-2 * e, rel=1e-6)
+    # alpha' reaches the critic loss as a constant: no gradient to log alpha' from there.
+    assert not torch.autograd.grad(losses["critic"], [learner.log_alpha_prime], allow_unused=True)[
+        0
+    ]
+
+
+@pytest.mark.parametrize(("brackets", "direction"), [([4.0, 4.0], 1), ([1.0, 1.0], -1)])
+def test_alpha_prime_moves_towards_the_threshold(monkeypatch, brackets, direction):
+    """Gaps above tau make alpha' grow (the penalty weighs more), below tau shrink."""
+    learner = make_learner(min_q_weight=2.0, lagrangian=True, lagrangian_thresh=5.0, bc_iters=0)
+    _fixed_penalty(learner, monkeypatch, brackets)
+    batches = [{k: v.numpy() for k, v in batch(16).items()} | {"indices": np.arange(16)}] * 3
+    metrics, _ = learner.update_from_replay(batches, 0)
+    assert direction * float(learner.log_alpha_prime.detach()) > 0
+    assert "alpha_prime_loss" in metrics and "curr_alpha_prime_lr" in metrics
+
+
+def test_lagrangian_state_round_trips_and_off_keeps_the_fixed_weight(monkeypatch):
+    learner = make_learner(lagrangian=True, bc_iters=0)
+    with torch.no_grad():
+        learner.log_alpha_prime.fill_(1.25)
+    state = learner.get_state()
+    assert state["extra"]["log_alpha_prime"] == pytest.approx(1.25)
+    assert any(k.startswith("alpha_prime/") for k in state["optimizer"])
+    again = make_learner(lagrangian=True, bc_iters=0)
+    again.set_state(state)
+    assert float(again.log_alpha_prime.detach()) == pytest.approx(1.25)
+    plain = make_learner(min_q_weight=2.0, bc_iters=0)
+    assert "alpha_prime" not in plain.optimizers
+    _fixed_penalty(plain, monkeypatch, [3.0, 4.0])
+    _, metrics = plain.compute_loss(batch(8))
+    assert float(metrics["cql_loss"]) == pytest.approx(14.0)

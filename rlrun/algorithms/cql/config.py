@@ -33,3 +33,7 @@ class CQLSchema(SACSchema):
     num_actions: int = 10  # actions sampled per state from each of uniform, pi(.|s), pi(.|s')
     temperature: float = 1.0  # the logsumexp's temperature: T log sum exp(Q / T)
     bc_iters: int = 20000  # updates whose actor loss is behaviour cloning before SAC's
+    # CQL-Lagrange (the paper's eq. 5 form): the penalty's weight alpha' is learned so that
+    # the weighted gap (min_q_weight x penalty) stays near lagrangian_thresh (tau).
+    lagrangian: bool = False  # learn the penalty's weight alpha' (False: a fixed min_q_weight)
+    lagrangian_thresh: float = 5.0  # tau: the gap between soft-max and data Q that alpha' targets

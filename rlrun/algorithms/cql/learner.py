@@ -15,6 +15,13 @@ Kumar, Zhou, Tucker, Levine 2020, "Conservative Q-Learning for Offline Reinforce
   The authors' code (and RLlib's CQL) also draws N actions from pi(.|s') (evaluated at s), and
   writes it with a temperature T: T * logsumexp_j((Q(s, a_j) - log mu(a_j)) / T), mu being the
   density a_j was drawn from. The constant log 3N is left out: it moves no gradient.
+- eq. 5 / appendix F, CQL-Lagrange (`lagrangian=true`): the penalty's weight alpha' >= 0 is
+  learned by dual gradient steps on
+      min_Q max_{alpha'>=0} alpha' (min_q_weight * penalty - tau) + Bellman error,
+  so alpha' grows while the weighted gap exceeds tau (`lagrangian_thresh`) and shrinks when it
+  falls below. As the authors' code: alpha' = exp(log alpha') clipped to [0, 1e6], log alpha'
+  starting at 0, its own Adam at the critics' learning rate, and its loss the negated mean
+  over the critics of alpha' (min_q_weight * penalty_i - tau), the penalty held constant.
 - behaviour cloning warm start (the authors' `policy_eval_start`, RLlib's `bc_iters`): for the
   first bc_iters updates the actor loss is E_s,a~D[ alpha log pi(a~|s) - log pi(a|s) ], a~ ~ pi,
   so the policy first imitates the data, before the (still conservative) critics steer it.
@@ -35,7 +42,11 @@ from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.distributions import SquashedGaussian
 from rlrun.core.learner import TensorDict
+from rlrun.core.optim import Optimizer, make_optimizer
+from rlrun.core.schedules import Schedule
 from rlrun.errors import ConfigError
+
+ALPHA_PRIME = "alpha_prime"  # the Lagrangian's optimizer (and lr schedule)
 
 
 def cql_penalty(
@@ -74,6 +85,28 @@ class CQLLearner(SACLearner):
         self.temperature = float(cfg.temperature)
         self.bc_iters = int(cfg.bc_iters)
 
+    @property
+    def lagrangian(self) -> bool:
+        return bool(self.config.lagrangian)
+
+    def build_lr_schedules(self) -> dict[str, Schedule]:
+        schedules = super().build_lr_schedules()
+        if self.lagrangian:
+            schedules[ALPHA_PRIME] = Schedule(self.config.critic_lr)
+        return schedules
+
+    def build_optimizers(self) -> dict[str, Optimizer]:
+        """SAC's, plus Adam for log(alpha') with the Lagrangian (a learner tensor, not a module
+        parameter: runners never need it; checkpoints keep it in the learner's state)."""
+        optimizers = super().build_optimizers()
+        if self.lagrangian:
+            self.log_alpha_prime = torch.zeros(1, device=self.device, requires_grad=True)
+            lr = self.lr_schedules[ALPHA_PRIME].value(0)
+            optimizers[ALPHA_PRIME] = make_optimizer(
+                [self.log_alpha_prime], lr, self.config.optimizer, 1e-8
+            )
+        return optimizers
+
     def compute_loss_for_module(
         self, module_id: str, batch: TensorDict
     ) -> tuple[TensorDict, TensorDict]:
@@ -83,7 +116,18 @@ class CQLLearner(SACLearner):
 
         # Eq. 4: alpha * (soft maximum of Q over actions - Q of the data's actions), per critic,
         # summed over the critics as SAC sums their Bellman errors.
-        cql_loss = self.min_q_weight * self.penalty(batch).sum()
+        gaps = self.min_q_weight * self.penalty(batch)  # [K]
+        if self.lagrangian:
+            # Eq. 5: the critics minimize alpha' (gap - tau), alpha' held fixed; alpha' takes
+            # a step up the same expression (its loss is the negation), the gap held fixed.
+            tau = float(self.config.lagrangian_thresh)
+            alpha_prime = self.log_alpha_prime.exp().clamp(0.0, 1e6)
+            cql_loss = (alpha_prime.detach() * (gaps - tau)).sum()
+            losses[ALPHA_PRIME] = -(alpha_prime * (gaps.detach() - tau)).mean()
+            metrics["alpha_prime"] = alpha_prime.detach().squeeze()
+            metrics["alpha_prime_loss"] = losses[ALPHA_PRIME].detach()
+        else:
+            cql_loss = gaps.sum()
         losses["critic"] = losses["critic"] + cql_loss
         metrics["cql_loss"] = cql_loss.detach()
         metrics["qf_loss"] = losses["critic"].detach()
@@ -94,6 +138,18 @@ class CQLLearner(SACLearner):
             losses["actor"] = self.bc_actor_loss(batch)
             metrics["actor_loss"] = losses["actor"].detach()
         return losses, metrics
+
+    def get_extra_state(self) -> dict[str, Any]:
+        extra = super().get_extra_state()
+        if self.lagrangian:
+            extra["log_alpha_prime"] = float(self.log_alpha_prime.item())
+        return extra
+
+    def set_extra_state(self, extra: dict[str, Any]) -> None:
+        super().set_extra_state(extra)
+        if self.lagrangian and "log_alpha_prime" in extra:  # absent: a run without it
+            with torch.no_grad():
+                self.log_alpha_prime.fill_(float(extra["log_alpha_prime"]))
 
     @property
     def in_bc_phase(self) -> bool:
