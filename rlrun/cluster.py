@@ -24,16 +24,9 @@ startup_s: float | None = None  # how long init_ray took, for users choosing loc
 def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
     """One section with every key, defaults from the schema: configs built by hand (tests, Tune
     param spaces) may hold a few (rlrun.config.sections)."""
-    from rlrun.config import schema
-    from rlrun.config.sections import complete
+    from rlrun.config.sections import complete, root_sections
 
-    cls = {
-        "env_runner": schema.EnvRunnerConfig,
-        "learner": schema.LearnerConfig,
-        "evaluation": schema.EvaluationConfig,
-        "ray": schema.RayConfig,
-    }[name]
-    return complete(cls, config.get(name))
+    return complete(root_sections()[name], config.get(name))
 
 
 def remote_actor_counts(config: dict[str, Any]) -> dict[str, int]:

@@ -11,6 +11,7 @@ stay plain: the root config an Algorithm shows and saves, and JSON-bound specs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -87,29 +88,30 @@ def algo_section(section: Mapping[str, Any] | Any) -> Any:
     return typed(config_class(section["name"]), section, "algo")
 
 
+@functools.cache
+def root_sections() -> dict[str, type]:
+    """The root config's sections by key (env, env_runner, ...), each with its schema
+    dataclass, read off RootConfig; `algo`'s class depends on the algorithm (algo_section)."""
+    from rlrun.config.schema import RootConfig
+
+    root = RootConfig()
+    return {
+        f.name: type(getattr(root, f.name))
+        for f in dataclasses.fields(root)
+        if dataclasses.is_dataclass(getattr(root, f.name))
+    }
+
+
 def complete_config(config: Any) -> dict[str, Any]:
     """A whole config (a composed DictConfig or a plain dict) as a plain dict whose sections
     hold every key, defaults from the schema: what an Algorithm keeps as `config`."""
     from omegaconf import DictConfig, OmegaConf
 
     from rlrun.algorithms.registry import config_class
-    from rlrun.config import schema
 
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
     cfg = dict(config)
-    sections = {
-        "env": schema.EnvConfig,
-        "env_runner": schema.EnvRunnerConfig,
-        "learner": schema.LearnerConfig,
-        "connectors": schema.ConnectorsConfig,
-        "evaluation": schema.EvaluationConfig,
-        "fault_tolerance": schema.FaultToleranceConfig,
-        "ray": schema.RayConfig,
-        "stop": schema.StopConfig,
-        "checkpoint": schema.CheckpointConfig,
-        "multi_agent": schema.MultiAgentConfig,
-    }
-    out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in sections.items()}}
+    out = {**cfg, **{k: complete(cls, cfg.get(k)) for k, cls in root_sections().items()}}
     out["algo"] = complete(config_class(cfg["algo"]["name"]), cfg["algo"])
     return out

@@ -76,11 +76,48 @@ class Connector:
         """Fold another runner's `pop_delta()` into this piece's state."""
 
 
-class ConnectorPipeline(Connector):
+class CompositeConnector(Connector):
+    """Connectors holding others: their states, deltas and merges as one flat dict, each
+    part's keys under its prefix (a pipeline's "0." per piece, a multi-agent run's "p0/" per
+    module), so runner groups and checkpoints treat any composite as one connector."""
+
+    def parts(self) -> list[tuple[str, Connector]]:
+        """(key prefix, connector) of each part, in a fixed order."""
+        raise NotImplementedError
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {pre + k: v for pre, c in self.parts() for k, v in c.get_state().items()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        for pre, c in self.parts():
+            c.set_state(_strip(state, pre))
+
+    def pop_delta(self) -> dict[str, np.ndarray]:
+        return {pre + k: v for pre, c in self.parts() for k, v in c.pop_delta().items()}
+
+    def merge_delta(self, delta: dict[str, np.ndarray]) -> None:
+        for pre, c in self.parts():
+            part = _strip(delta, pre)
+            if part:
+                c.merge_delta(part)
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.get_state())
+
+
+def _strip(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+class ConnectorPipeline(CompositeConnector):
     """Pieces run in order; state keys are prefixed with the piece's index ("0.mean")."""
 
     def __init__(self, pieces: list[Connector]) -> None:
         self.pieces = pieces
+
+    def parts(self) -> list[tuple[str, Connector]]:
+        return [(f"{i}.", p) for i, p in enumerate(self.pieces)]
 
     def setup(self, input_observation_space: gym.Space, action_space: gym.Space | None) -> None:
         super().setup(input_observation_space, action_space)
@@ -105,28 +142,6 @@ class ConnectorPipeline(Connector):
         for p in self.pieces:
             space = p.observation_space(space)
         return space
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{k}": v for i, p in enumerate(self.pieces) for k, v in p.get_state().items()}
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        for i, p in enumerate(self.pieces):
-            prefix = f"{i}."
-            p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
-
-    def pop_delta(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{k}": v for i, p in enumerate(self.pieces) for k, v in p.pop_delta().items()}
-
-    def merge_delta(self, delta: dict[str, np.ndarray]) -> None:
-        for i, p in enumerate(self.pieces):
-            prefix = f"{i}."
-            part = {k[len(prefix) :]: v for k, v in delta.items() if k.startswith(prefix)}
-            if part:
-                p.merge_delta(part)
-
-    @property
-    def stateful(self) -> bool:
-        return bool(self.get_state())
 
 
 def build_env_to_module(

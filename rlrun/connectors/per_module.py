@@ -6,8 +6,8 @@ agent at a time (agents act at different steps), so `one()` filters a single obs
 Only pieces without per-episode state fit here (the observation filter): a frame stack or
 previous actions would need a history per agent, which multi-agent runs do not keep (the
 Algorithm refuses them with exit 2). State, deltas and merging follow the Connector interface,
-keys prefixed by the module id ("p0/0.mean"), so runner groups and checkpoints handle it as
-they handle a single-agent pipeline.
+keys prefixed by the module id ("p0/0.mean"; connector.CompositeConnector), so runner groups
+and checkpoints handle it as they handle a single-agent pipeline.
 """
 
 from __future__ import annotations
@@ -16,13 +16,21 @@ from typing import Any
 
 import numpy as np
 
-from rlrun.connectors.connector import Connector, ConnectorPipeline
+from rlrun.connectors.connector import (
+    CompositeConnector,
+    Connector,
+    ConnectorPipeline,
+    build_env_to_module,
+)
 from rlrun.core import tree
 
 
-class PerModuleConnectors(Connector):
+class PerModuleConnectors(CompositeConnector):
     def __init__(self, pipelines: dict[str, ConnectorPipeline]) -> None:
         self.pipelines = pipelines
+
+    def parts(self) -> list[tuple[str, Connector]]:
+        return [(f"{m}/", p) for m, p in self.pipelines.items()]
 
     def one(self, module_id: str, obs: Any, update: bool) -> Any:
         """One agent's observation through its module's pipeline (unchanged if it is empty)."""
@@ -32,37 +40,10 @@ class PerModuleConnectors(Connector):
         batch = tree.map_structure(lambda x: np.asarray(x)[None], obs)
         return tree.index(pipe(batch, update=update), 0)
 
-    @property
-    def stateful(self) -> bool:
-        return any(p.stateful for p in self.pipelines.values())
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        return {f"{m}/{k}": v for m, p in self.pipelines.items() for k, v in p.get_state().items()}
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        for m, p in self.pipelines.items():
-            p.set_state(_part(state, m))
-
-    def pop_delta(self) -> dict[str, np.ndarray]:
-        return {f"{m}/{k}": v for m, p in self.pipelines.items() for k, v in p.pop_delta().items()}
-
-    def merge_delta(self, delta: dict[str, np.ndarray]) -> None:
-        for m, p in self.pipelines.items():
-            part = _part(delta, m)
-            if part:
-                p.merge_delta(part)
-
-
-def _part(state: dict[str, np.ndarray], module_id: str) -> dict[str, np.ndarray]:
-    prefix = f"{module_id}/"
-    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-
 
 def build_per_module(observation_filter: str, module_spec: Any) -> PerModuleConnectors:
     """Each module's pipeline (`env_runner.observation_filter`) for a MultiRLModuleSpec, set
     up with the space the module sees."""
-    from rlrun.connectors.connector import build_env_to_module
-
     return PerModuleConnectors(
         {
             m: build_env_to_module(observation_filter, [], s.observation_space, s.action_space)

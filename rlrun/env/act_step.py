@@ -1,7 +1,7 @@
-"""The act step every runner shares (observation -> module -> action), and the two helpers
-runners use around it: copying weights into a module in place and a recurrent module's
-initial state per sub-env. Sampling, evaluation, `compute_single_action` and the multi-agent
-runner all act through `act`.
+"""The act step every runner shares (observation -> module -> action), and what runners share
+around it: copying weights into a module in place, a recurrent module's initial state per
+sub-env, and the driver's sync (weights and connector state; `RunnerSync`). Sampling,
+evaluation, `compute_single_action` and the multi-agent runner all act through `act`.
 """
 
 from __future__ import annotations
@@ -69,3 +69,38 @@ def load_weights(
 def initial_state(initial: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
     """A recurrent module's `get_initial_state()` for `n` sub-envs ([n, ...], writable)."""
     return {k: v.expand(n, *v.shape).clone() for k, v in initial.items()}
+
+
+class RunnerSync:
+    """What the single- and the multi-agent runner do alike when the driver syncs them: take
+    the learner's weights (copied in place) and the merged connector state, and hand their
+    connector state over for checkpoints. Needs `module`, `env_to_module`, `_weight_targets`
+    and `worker_index`."""
+
+    module: Any
+    env_to_module: Any
+    _weight_targets: dict[str, torch.Tensor] | None
+    worker_index: int
+
+    def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        assert self.module is not None
+        self._weight_targets = load_weights(self.module, self._weight_targets, weights)
+
+    def sync(
+        self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray] | None
+    ) -> None:
+        """Take the learner's weights and, if given, the driver's merged connector state."""
+        self.set_weights(weights)
+        if connector_state is not None:
+            self.env_to_module.set_state(connector_state)
+
+    def get_state(self) -> dict[str, Any]:
+        """The connector state (arrays); the env itself is re-seeded on restore."""
+        return {"connector": self.env_to_module.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.env_to_module.set_state(state.get("connector", {}))
+
+    def ping(self) -> int:
+        """A cheap call that a remote runner answers once it is built (its env made)."""
+        return self.worker_index

@@ -23,7 +23,7 @@ from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.core import columns as C
 from rlrun.core import tree
 from rlrun.core.rl_module import RLModuleSpec
-from rlrun.env.act_step import act, initial_state, load_weights
+from rlrun.env.act_step import RunnerSync, act, initial_state
 from rlrun.env.episode_book import EpisodeBook
 from rlrun.env.make_env import check_spaces, make_vector_env
 from rlrun.env.recreate import SUB_ENV_FAILED, SUB_ENV_TRACEBACK
@@ -31,7 +31,7 @@ from rlrun.env.rollout import Rollout
 from rlrun.env.runner_config import RunnerConfig
 
 
-class EnvRunner:
+class EnvRunner(RunnerSync):
     def __init__(
         self,
         env_cfg: dict[str, Any],
@@ -354,31 +354,6 @@ class EnvRunner:
 
     def get_task(self) -> Any:
         return self.env.call("get_task")[0]
-
-    # --- weights and state -----------------------------------------------------------------
-
-    def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        assert self.module is not None
-        self._weight_targets = load_weights(self.module, self._weight_targets, weights)
-
-    def sync(
-        self, weights: dict[str, torch.Tensor], connector_state: dict[str, np.ndarray] | None
-    ) -> None:
-        """Take the learner's weights and, if given, the driver's merged connector state."""
-        self.set_weights(weights)
-        if connector_state is not None:
-            self.env_to_module.set_state(connector_state)
-
-    def get_state(self) -> dict[str, Any]:
-        """The connector state (arrays); the env itself is re-seeded on restore."""
-        return {"connector": self.env_to_module.get_state()}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.env_to_module.set_state(state.get("connector", {}))
-
-    def ping(self) -> int:
-        """A cheap call that a remote runner answers once it is built (its env made)."""
-        return self.worker_index
 
     def stop(self) -> None:
         self.env.close()

@@ -3,9 +3,10 @@
 The replay buffer is filled once, at the first training step, with every transition of
 `offline_data.input_` (rlrun.offline: the episodes in the standard time-major format, so the
 buffer's n-step windows stop at episode ends as they do online): a checkpoint restored to
-evaluate or to act needs no data (`rlrun train` checks up front that the paths exist). Each iteration replays
-`offline_data.dataset_num_iters_per_learner` batches from it, exactly as the online training
-step does, and sends the weights to the runners, which only evaluate (`evaluation.interval`).
+evaluate or to act needs no data (`rlrun train` checks up front that the paths exist). Each
+iteration replays `offline_data.dataset_num_iters_per_learner` batches from it, exactly as the
+online training step does, and sends the weights to the runners, which only evaluate
+(`evaluation.interval`).
 Nothing is sampled: `num_env_steps_sampled_lifetime` stays 0, and schedules (lr, replay beta)
 and `target_network_update_freq` count the transitions trained on instead.
 """
@@ -65,7 +66,6 @@ class CQL(OfflineSteps, SAC):
         if not self.replays:
             with self.timer("offline_sampling_timer"):
                 self.replays = {m: self._data_replay(m) for m in self.trainable_module_ids}
-                self._update_debt = dict.fromkeys(self.replays, 0.0)
         updates = int(self.config["offline_data"]["dataset_num_iters_per_learner"])
         with self.timer("learner_update_timer"):
             learners = self.replay_and_update(

@@ -29,7 +29,7 @@ from rlrun.connectors.module_to_env import build_module_to_env
 from rlrun.connectors.per_module import build_per_module
 from rlrun.core import tree
 from rlrun.core.multi_rl_module import MultiRLModuleSpec
-from rlrun.env.act_step import act, load_weights
+from rlrun.env.act_step import RunnerSync, act
 from rlrun.env.multi_agent.env import make_multi_agent_env
 from rlrun.env.multi_agent.lanes import (
     OBS,
@@ -60,7 +60,7 @@ class EpisodeInfo:
     lanes: dict[Any, Lane] = field(default_factory=dict)
 
 
-class MultiAgentEnvRunner:
+class MultiAgentEnvRunner(RunnerSync):
     def __init__(
         self,
         env_cfg: dict[str, Any],
@@ -367,20 +367,6 @@ class MultiAgentEnvRunner:
 
     # --- weights, state, lifecycle -------------------------------------------------------------
 
-    def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        self._weight_targets = load_weights(self.module, self._weight_targets, weights)
-
-    def sync(self, weights: dict[str, torch.Tensor], connector_state: Any = None) -> None:
-        self.set_weights(weights)
-        if connector_state is not None:
-            self.env_to_module.set_state(connector_state)
-
-    def get_state(self) -> dict[str, Any]:
-        return {"connector": self.env_to_module.get_state()}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.env_to_module.set_state(state.get("connector", {}))
-
     def pop_metrics(self) -> dict[str, Any]:
         return self.metrics.pop_logged()
 
@@ -388,9 +374,6 @@ class MultiAgentEnvRunner:
         for env in self.envs:
             if hasattr(env.env, "set_task"):
                 env.env.set_task(task)
-
-    def ping(self) -> int:
-        return self.worker_index
 
     def stop(self) -> None:
         for env in self.envs:
